@@ -1,0 +1,1 @@
+//! Exporters: reports read from the store.

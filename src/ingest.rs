@@ -1,0 +1,1 @@
+//! Ingest: wires sources → normalize → accounting → store.

@@ -1,0 +1,1 @@
+//! Sources: find and read invocation-log records.

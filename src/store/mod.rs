@@ -1,0 +1,1 @@
+//! Store: the SQLite ledger. The only module that writes SQLite.

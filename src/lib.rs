@@ -22,6 +22,8 @@
 #![deny(missing_docs)]
 
 pub mod accounting;
+pub mod cli;
+pub mod cli_pricing;
 pub mod clock;
 pub mod exporters;
 pub mod ingest;

@@ -36,12 +36,18 @@ mod tests {
     #[test]
     fn format_keeps_exact_digits_and_two_decimals() {
         assert_eq!(format_usd(Decimal::from_str("12.5").unwrap()), "12.50");
-        assert_eq!(format_usd(Decimal::from_str("0.000123000").unwrap()), "0.000123");
+        assert_eq!(
+            format_usd(Decimal::from_str("0.000123000").unwrap()),
+            "0.000123"
+        );
         assert_eq!(format_usd(Decimal::ZERO), "0.00");
     }
 
     #[test]
     fn cents_round_half_away_from_zero() {
-        assert_eq!(round_cents(Decimal::from_str("0.005").unwrap()).to_string(), "0.01");
+        assert_eq!(
+            round_cents(Decimal::from_str("0.005").unwrap()).to_string(),
+            "0.01"
+        );
     }
 }

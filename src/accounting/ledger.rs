@@ -1,1 +1,260 @@
-//! placeholder
+//! The ledger rule: one usage event → rollup deltas in a [`Batch`].
+//!
+//! Cost of a token meter = tokens × (USD per 1M tokens) / 1,000,000, exactly; cost of images =
+//! count × USD per image. Each cell names the price entry and table version that produced it.
+//! A meter the entry has no price for, or a model with no entry, is booked with no cost and
+//! no entry id: that is "unpriced", shown in reports and metrics, never a silent $0.
+use super::batch::{Amount, Batch, Dims, MeterKey};
+use crate::money::Usd;
+use crate::normalize::{CountSource, UsageEvent};
+use crate::pricing::{ContextBand, PriceBook, PriceEntry, PriceQuery, TokenMeter};
+use chrono::{DateTime, Timelike, Utc};
+use rust_decimal::Decimal;
+
+/// How much of the caller's identity the ledger keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrincipalDetail {
+    /// Nothing (every row says `all`).
+    Off,
+    /// `role/Name`, `user/name`.
+    Role,
+    /// `role/Name/session` for assumed roles (the default; reports can still group by role).
+    #[default]
+    RoleSession,
+}
+
+/// Which `requestMetadata` keys become attribution tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TagKeys {
+    /// Every key the caller sent (the default for the ledger).
+    #[default]
+    All,
+    /// Only these keys.
+    Only(Vec<String>),
+}
+
+/// Ledger settings.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerConfig {
+    /// Principal granularity.
+    pub principal: PrincipalDetail,
+    /// Tag keys kept.
+    pub tag_keys: TagKeys,
+}
+
+/// Applies a price table to usage events.
+#[derive(Debug)]
+pub struct Ledger<'a> {
+    book: &'a PriceBook,
+    config: LedgerConfig,
+}
+
+/// Start of the UTC hour containing `t`, as unix seconds.
+pub fn hour_of(t: DateTime<Utc>) -> i64 {
+    let s = t.timestamp();
+    s - s.rem_euclid(3600)
+}
+
+/// Cost of `quantity` units at `price` per `per` units, exactly.
+pub fn cost_of(quantity: u64, price: Usd, per: u64) -> Usd {
+    Decimal::from(quantity) * price / Decimal::from(per)
+}
+
+/// Rollup dimensions and meters for one event, before they are added to a batch. Re-pricing
+/// uses the same rule on stored quantities.
+pub struct Priced<'e> {
+    /// The entry that applies, if any.
+    pub entry: Option<&'e PriceEntry>,
+    /// The context band that was chosen.
+    pub band: ContextBand,
+}
+
+impl<'a> Ledger<'a> {
+    /// A ledger over a price table.
+    pub fn new(book: &'a PriceBook, config: LedgerConfig) -> Ledger<'a> {
+        Ledger { book, config }
+    }
+
+    /// The price table.
+    pub fn book(&self) -> &'a PriceBook {
+        self.book
+    }
+
+    /// Finds the entry for an event (None: provisioned, unresolved model, or no price).
+    pub fn entry_for(&self, ev: &UsageEvent) -> Option<&'a PriceEntry> {
+        if ev.model.provisioned {
+            return None;
+        }
+        let model = ev.model.base_model.as_deref()?;
+        let q = PriceQuery {
+            model,
+            region: &ev.region,
+            scope: ev.model.scope,
+            tier: ev.service_tier,
+            at: ev.timestamp,
+        };
+        self.book.entry_for(&q, ev.tokens.total_input())
+    }
+
+    fn dims(&self, ev: &UsageEvent, band: ContextBand) -> Dims {
+        let principal = match self.config.principal {
+            PrincipalDetail::Off => "all".to_string(),
+            PrincipalDetail::Role => ev.principal.without_session(),
+            PrincipalDetail::RoleSession => ev.principal.with_session(),
+        };
+        Dims {
+            hour: hour_of(ev.timestamp.with_nanosecond(0).unwrap_or(ev.timestamp)),
+            account: ev.account.clone(),
+            region: ev.region.clone(),
+            model: ev.model.label().to_string(),
+            scope: ev.model.scope.as_str().to_string(),
+            service_tier: ev.service_tier.as_str().to_string(),
+            context_band: band.as_str().to_string(),
+            operation: ev.operation.as_str().to_string(),
+            principal,
+            tags: self.tags_json(ev),
+            pricing_mode: if ev.model.provisioned {
+                "provisioned"
+            } else {
+                "on_demand"
+            }
+            .to_string(),
+        }
+    }
+
+    fn tags_json(&self, ev: &UsageEvent) -> String {
+        let mut m = serde_json::Map::new();
+        for (k, v) in &ev.tags {
+            let keep = match &self.config.tag_keys {
+                TagKeys::All => true,
+                TagKeys::Only(keys) => keys.iter().any(|x| x == k),
+            };
+            if keep {
+                m.insert(k.clone(), serde_json::Value::String(v.clone()));
+            }
+        }
+        // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted,
+        // so equal tag sets always produce the same string.
+        serde_json::Value::Object(m).to_string()
+    }
+
+    /// Books one event into a batch.
+    pub fn record(&self, ev: &UsageEvent, batch: &mut Batch) {
+        let entry = self.entry_for(ev);
+        let band = entry
+            .map(|e| e.context_band())
+            .unwrap_or(ContextBand::Standard);
+        let dims = self.dims(ev, band);
+        let (entry_id, version) = match entry {
+            Some(e) => (e.id().to_string(), self.book.version().to_string()),
+            None => (String::new(), String::new()),
+        };
+
+        let tokens = [
+            (TokenMeter::Input, ev.tokens.input),
+            (TokenMeter::Output, ev.tokens.output),
+            (TokenMeter::CacheRead, ev.tokens.cache_read),
+            (TokenMeter::CacheWrite5m, ev.tokens.cache_write_5m),
+            (TokenMeter::CacheWrite1h, ev.tokens.cache_write_1h),
+        ];
+        for (m, qty) in tokens {
+            if qty == 0 {
+                continue;
+            }
+            let price = entry.and_then(|e| e.token_usd_per_1m(m));
+            let (key_entry, key_version, cost) = match price {
+                Some(p) => (
+                    entry_id.clone(),
+                    version.clone(),
+                    Some(cost_of(qty, p, 1_000_000)),
+                ),
+                None => (String::new(), String::new(), None),
+            };
+            batch.add(
+                &dims,
+                MeterKey {
+                    meter: m.as_str(),
+                    detail: String::new(),
+                    price_entry: key_entry,
+                    pricing_version: key_version,
+                },
+                Amount {
+                    quantity: qty,
+                    cost,
+                },
+            );
+        }
+
+        if let Some(img) = ev.images.filter(|i| i.count > 0) {
+            let priced = entry.and_then(|e| e.image_price(img.quality, img.width, img.height));
+            let (meter, amount) = match priced {
+                Some(p) => (
+                    MeterKey {
+                        meter: "images",
+                        detail: p.band,
+                        price_entry: entry_id.clone(),
+                        pricing_version: version.clone(),
+                    },
+                    Amount {
+                        quantity: u64::from(img.count),
+                        cost: Some(cost_of(u64::from(img.count), p.usd_per_image, 1)),
+                    },
+                ),
+                None => (
+                    MeterKey {
+                        meter: "images",
+                        detail: image_detail(img.width, img.height, img.quality.as_str()),
+                        price_entry: String::new(),
+                        pricing_version: String::new(),
+                    },
+                    Amount {
+                        quantity: u64::from(img.count),
+                        cost: None,
+                    },
+                ),
+            };
+            batch.add(&dims, meter, amount);
+        }
+
+        info(batch, &dims, "invocations", 1);
+        if ev.count_source == CountSource::Estimated {
+            info(batch, &dims, "estimated_tokens", ev.tokens.total());
+        }
+        if ev.cache_ttl_assumed {
+            info(
+                batch,
+                &dims,
+                "cache_ttl_assumed_tokens",
+                ev.tokens.cache_write_5m,
+            );
+        }
+        if ev.count_source == CountSource::None && !ev.guardrail_intervened {
+            info(batch, &dims, "usage_missing_invocations", 1);
+        }
+    }
+}
+
+fn info(batch: &mut Batch, dims: &Dims, meter: &'static str, qty: u64) {
+    if qty == 0 {
+        return;
+    }
+    batch.add(
+        dims,
+        MeterKey {
+            meter,
+            detail: String::new(),
+            price_entry: String::new(),
+            pricing_version: String::new(),
+        },
+        Amount {
+            quantity: qty,
+            cost: None,
+        },
+    );
+}
+
+/// The detail of an unpriced image cell: `WxH/quality` (`?` for an unknown side).
+pub fn image_detail(width: Option<u32>, height: Option<u32>, quality: &str) -> String {
+    let side = |v: Option<u32>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+    format!("{}x{}/{}", side(width), side(height), quality)
+}

@@ -1,1 +1,3 @@
-//! Exporters: reports read from the store.
+//! Exporters: what leaves the process. For now the spend report (table, CSV, JSON) built
+//! from stored rollups. Exporters read the store and never write it.
+pub mod report;

@@ -25,6 +25,14 @@ static GUARDRAIL_STOP: LazyLock<Finder<'static>> =
 static CACHE_CREATION: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new("\"cache_creation\""));
 static CACHE_DETAILS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"cacheDetails\""));
+static CACHE_READ_ANTHROPIC: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("\"cache_read_input_tokens\""));
+static CACHE_WRITE_ANTHROPIC: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("\"cache_creation_input_tokens\""));
+static CACHE_READ_CONVERSE: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("\"cacheReadInputTokens\""));
+static CACHE_WRITE_CONVERSE: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("\"cacheWriteInputTokens\""));
 static SERVICE_TIER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"serviceTier\""));
 static PERFORMANCE_CONFIG: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new("\"performanceConfig\""));
@@ -110,6 +118,28 @@ impl<'a> Bodies<'a> {
             return Ok(None);
         }
         self.summary().counts()
+    }
+
+    /// Prompt-cache counts from the response body, for records whose envelope carries token
+    /// counts but no cache fields (seen in real 2025 InvokeModel records whose Anthropic body
+    /// still reported cache tokens). `None` when the body does not mention cache tokens or
+    /// reports none; body counts that fail validation are ignored here rather than rejecting
+    /// a record whose envelope is sound.
+    pub(crate) fn cache_counts(&mut self) -> Option<(u64, u64)> {
+        let out = self.output?;
+        let mentioned = [
+            &*CACHE_READ_ANTHROPIC,
+            &*CACHE_WRITE_ANTHROPIC,
+            &*CACHE_READ_CONVERSE,
+            &*CACHE_WRITE_CONVERSE,
+        ]
+        .iter()
+        .any(|f| has(f, out));
+        if !mentioned {
+            return None;
+        }
+        let t = self.summary().counts().ok().flatten()?;
+        (t.cache_read > 0 || t.cache_write > 0).then_some((t.cache_read, t.cache_write))
     }
 
     /// Splits `total` cache-write tokens into 5-minute and 1-hour writes from the body

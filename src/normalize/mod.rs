@@ -179,7 +179,16 @@ pub fn parse_record(bytes: &[u8]) -> Result<UsageEvent, Rejection> {
 
     let envelope = [env_input, env_output, env_cache_read, env_cache_write];
     let (counts, count_source) = if envelope.iter().any(Option::is_some) {
-        let [input, output, cache_read, cache_write] = envelope.map(|c| c.unwrap_or(0));
+        let [input, output, mut cache_read, mut cache_write] = envelope.map(|c| c.unwrap_or(0));
+        // Some records omit the cache fields while the body reports cache tokens; taking
+        // them from the body avoids undercounting a cached prompt.
+        if env_cache_read.is_none()
+            && env_cache_write.is_none()
+            && let Some((read, write)) = bodies.cache_counts()
+        {
+            cache_read = read;
+            cache_write = write;
+        }
         let counts = BodyTokens {
             input,
             output,

@@ -1885,3 +1885,46 @@ fn throughput() {
         );
     }
 }
+
+#[test]
+fn cache_tokens_missing_from_the_envelope_are_taken_from_the_anthropic_body() {
+    // Real 2025 InvokeModel records carry inputTokenCount/outputTokenCount but no cache
+    // fields; the Anthropic usage block in the body is then the only place cache tokens show.
+    let text = std::str::from_utf8(fixture!(
+        "zainzia-cwlogs-invokemodel-us-claude-sonnet-4-profile-arn-guardrail.json"
+    ))
+    .unwrap()
+    .replace(
+        r#""cache_creation_input_tokens":0,"cache_read_input_tokens":0"#,
+        r#""cache_creation_input_tokens":1200,"cache_read_input_tokens":5000"#,
+    );
+    assert!(
+        text.contains("5000"),
+        "the fixture's usage block changed shape"
+    );
+    let ev = parse_record(text.as_bytes()).unwrap();
+    assert_eq!(ev.count_source, CountSource::Record);
+    assert_eq!(ev.tokens.input, 219);
+    assert_eq!(ev.tokens.cache_read, 5000);
+    assert_eq!(ev.tokens.cache_write_5m, 1200);
+    assert!(ev.cache_ttl_assumed);
+}
+
+#[test]
+fn envelope_cache_fields_win_over_the_body_when_both_are_present() {
+    let text = std::str::from_utf8(fixture!(
+        "zainzia-cwlogs-invokemodel-us-claude-sonnet-4-profile-arn-guardrail.json"
+    ))
+    .unwrap()
+    .replace(
+        r#""cache_creation_input_tokens":0,"cache_read_input_tokens":0"#,
+        r#""cache_creation_input_tokens":1200,"cache_read_input_tokens":5000"#,
+    )
+    .replace(
+        r#""inputTokenCount":219}"#,
+        r#""inputTokenCount":219,"cacheReadInputTokenCount":7}"#,
+    );
+    let ev = parse_record(text.as_bytes()).unwrap();
+    assert_eq!(ev.tokens.cache_read, 7);
+    assert_eq!(ev.tokens.cache_write_5m, 0);
+}

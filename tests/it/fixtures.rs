@@ -215,3 +215,34 @@ fn the_whole_fixture_directory_is_accounted_for_record_by_record() {
     assert_eq!(s["records_ingested"].as_u64().unwrap() + rejected, files);
     assert_eq!(s["files_read"].as_u64().unwrap(), files);
 }
+
+#[test]
+fn no_prompt_or_completion_text_reaches_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let o = run(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        fixtures_dir().to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let mut bytes = Vec::new();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        bytes.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    for text in [
+        "Medicare",
+        "hello how are you",
+        "story of two dogs",
+        "Rex and Charlie",
+        "Human: Hello",
+    ] {
+        assert!(
+            memchr::memmem::find(&bytes, text.as_bytes()).is_none(),
+            "`{text}` found in the ledger files"
+        );
+        assert!(!out.contains(text), "`{text}` printed");
+    }
+}

@@ -57,7 +57,7 @@ pub enum Durability {
     #[default]
     Normal,
     /// `synchronous=FULL`: each commit is fsynced before it returns. Costs one fsync per
-    /// commit (0.1–3 ms on the disks we measured).
+    /// commit, which on a busy shared disk can take milliseconds.
     Full,
 }
 

@@ -297,6 +297,25 @@ fn seen_ids_round_trip_every_bit_and_pruning_removes_only_older_hours() {
 }
 
 #[test]
+fn a_large_batch_of_seen_ids_round_trips_in_order() {
+    // More than two multi-row inserts' worth, plus a remainder.
+    let mut store = Store::open_in_memory().unwrap();
+    let seen: Vec<SeenId> = (0..150u128)
+        .map(|k| SeenId {
+            hash: k.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+            hour: H0,
+        })
+        .collect();
+    store
+        .commit(&Batch {
+            seen: seen.clone(),
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!(store.load_seen(H0).unwrap(), seen);
+}
+
+#[test]
 fn counters_add_across_commits() {
     let mut store = Store::open_in_memory().unwrap();
     let mut batch = Batch::default();
@@ -685,6 +704,13 @@ fn opening_a_ledger_twice_keeps_its_data_and_applies_migrations_once() {
         ))
         .unwrap();
     assert_eq!(only_row(&store).amount, amount(2, Some("0.3")));
+    assert_eq!(
+        store
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get::<_, i32>(0))
+            .unwrap(),
+        schema::APPLICATION_ID
+    );
 }
 
 #[test]

@@ -263,14 +263,14 @@ pub fn run(cli: Cli) -> Result<u8> {
                     TagKeys::Only(tag_keys)
                 },
             };
-            let mut store = Store::open(&db.db)
+            let store = Store::open(&db.db)
                 .with_context(|| format!("opening the ledger {}", db.db.display()))?;
             let ledger = Ledger::new(&book, config);
             let opts = IngestOptions {
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 ..IngestOptions::default()
             };
-            let summary = Ingest::new(&mut store, &ledger, opts)?.run(&paths)?;
+            let (summary, _) = Ingest::new(store, ledger, opts)?.run(&paths)?;
             print_summary(&summary, format)?;
             Ok(ingest_exit_code(&summary, strict))
         }
@@ -492,9 +492,9 @@ fn demo(db: Option<PathBuf>) -> Result<u8> {
     }
     let db = db.unwrap_or_else(|| tmp.join("ledger.db"));
     let book = PriceBook::embedded().map_err(|e| anyhow!("embedded price table: {e}"))?;
-    let mut store = Store::open(&db)?;
+    let store = Store::open(&db)?;
     let ledger = Ledger::new(&book, LedgerConfig::default());
-    let summary = Ingest::new(&mut store, &ledger, IngestOptions::default())?.run(&[inputs])?;
+    let (summary, store) = Ingest::new(store, ledger, IngestOptions::default())?.run(&[inputs])?;
     println!(
         "bedrock-meter demo: ingested the built-in invocation-log records into {}\n",
         db.display()

@@ -29,6 +29,7 @@ pub mod exporters;
 pub mod ingest;
 pub mod money;
 pub mod normalize;
+pub mod pipeline;
 pub mod pricing;
 pub mod sources;
 pub mod store;

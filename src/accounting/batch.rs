@@ -59,10 +59,14 @@ pub struct Amount {
 
 impl Amount {
     /// Adds another amount (costs add exactly; `None + x = x`).
+    ///
+    /// Quantities saturate rather than wrap (no record can come near `u64::MAX`; the store
+    /// refuses anything above `i64::MAX` with a clear error). Decimal sums keep every digit up
+    /// to 28 significant digits, far beyond any cost this ledger can hold.
     pub fn add(&mut self, other: &Amount) {
-        self.quantity += other.quantity;
+        self.quantity = self.quantity.saturating_add(other.quantity);
         self.cost = match (self.cost, other.cost) {
-            (Some(a), Some(b)) => Some(a + b),
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
             (a, b) => a.or(b),
         };
     }

@@ -235,6 +235,147 @@ pub fn log_events_messages(frame: &[u8]) -> Option<Vec<String>> {
         .map(|o| o.events.into_iter().map(|e| e.message).collect())
 }
 
+/// Where a file's records go. The reader calls `record` or `garbage` for each framed item in
+/// order, and `reached` every `every` items and at the end with the position so far.
+pub trait FileSink {
+    /// Error of `reached` (e.g. a failed commit), which stops the file.
+    type Error;
+    /// One record's bytes.
+    fn record(&mut self, bytes: &[u8]);
+    /// Bytes that were not a complete JSON value.
+    fn garbage(&mut self);
+    /// `position` items of the file have been handed over; `complete` at the end of a file
+    /// read without error.
+    fn reached(&mut self, position: u64, complete: bool) -> Result<(), Self::Error>;
+}
+
+/// How reading a file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileEnd {
+    /// Read to the end.
+    Complete,
+    /// Could not be opened.
+    Unreadable,
+    /// The gzip stream was cut short or corrupt; the records before were read.
+    TruncatedGzip,
+    /// Another read error; the records before were read.
+    ReadError,
+}
+
+impl FileEnd {
+    /// Counter label of a failure.
+    pub fn failure(self) -> Option<&'static str> {
+        match self {
+            FileEnd::Complete => None,
+            FileEnd::Unreadable => Some("unreadable"),
+            FileEnd::TruncatedGzip => Some("truncated_gzip"),
+            FileEnd::ReadError => Some("read_error"),
+        }
+    }
+}
+
+/// Reads one file into a sink, skipping the first `skip` items (already accounted for by a
+/// checkpoint). Positions count framed items, so they are stable across reads of the same
+/// bytes.
+pub fn read_file<S: FileSink>(
+    path: &Path,
+    skip: u64,
+    every: u64,
+    sink: &mut S,
+    progress: &dyn Fn(u64),
+) -> Result<FileEnd, S::Error> {
+    use crate::sources::framing::{Frame, Framer};
+    struct Counting<R> {
+        inner: R,
+        n: u64,
+    }
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let k = self.inner.read(buf)?;
+            self.n += k as u64;
+            Ok(k)
+        }
+    }
+    let reader = match open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "Cannot open file.");
+            return Ok(FileEnd::Unreadable);
+        }
+    };
+    let mut framer = Framer::new(Counting {
+        inner: reader,
+        n: 0,
+    });
+    let every = every.max(1);
+    let mut position: u64 = 0;
+    let mut first = true;
+    let mut end = FileEnd::Complete;
+    let mut since = 0u64;
+    loop {
+        let frame = match framer.next_frame() {
+            Ok(Some(fr)) => fr,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "File ends early.");
+                let msg = e.to_string();
+                end = if e.kind() == io::ErrorKind::UnexpectedEof
+                    || msg.contains("corrupt deflate")
+                    || msg.contains("invalid gzip")
+                    || msg.contains("deflate")
+                {
+                    FileEnd::TruncatedGzip
+                } else {
+                    FileEnd::ReadError
+                };
+                break;
+            }
+        };
+        match frame {
+            Frame::Garbage(_) => {
+                position += 1;
+                if position > skip {
+                    sink.garbage();
+                    since += 1;
+                }
+            }
+            Frame::Value(bytes) => {
+                let messages = if first {
+                    log_events_messages(bytes)
+                } else {
+                    None
+                };
+                match messages {
+                    Some(messages) => {
+                        for m in messages {
+                            position += 1;
+                            if position > skip {
+                                sink.record(m.as_bytes());
+                                since += 1;
+                            }
+                        }
+                    }
+                    None => {
+                        position += 1;
+                        if position > skip {
+                            sink.record(bytes);
+                            since += 1;
+                        }
+                    }
+                }
+            }
+        }
+        first = false;
+        if since >= every {
+            since = 0;
+            sink.reached(position, false)?;
+            progress(framer.get_ref().n);
+        }
+    }
+    sink.reached(position.max(skip), end == FileEnd::Complete)?;
+    Ok(end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

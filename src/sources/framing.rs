@@ -53,6 +53,11 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
     /// Bytes of the (decompressed) stream consumed so far.
     pub fn offset(&self) -> u64 {
         self.consumed

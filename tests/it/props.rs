@@ -50,12 +50,13 @@ fn ingest_bytes(bytes: &[u8]) -> bedrock_meter::ingest::IngestSummary {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("input.json");
     std::fs::write(&p, bytes).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
+    let store = Store::open_in_memory().unwrap();
     let ledger = Ledger::new(book(), LedgerConfig::default());
-    Ingest::new(&mut store, &ledger, IngestOptions::default())
+    Ingest::new(store, ledger, IngestOptions::default())
         .unwrap()
         .run(&[p])
         .unwrap()
+        .0
 }
 
 fn mutate(mut s: Vec<u8>, edits: &[(usize, u8)]) -> Vec<u8> {

@@ -1,0 +1,225 @@
+//! The write side of every ingest path: normalized items in, exact rollups, dedup ids,
+//! checkpoints and counters out, committed together.
+//!
+//! [`Writer`] is used directly by the `ingest` command and, on its own thread behind a
+//! bounded channel, by the daemon. It owns the [`Store`] (the only writer of SQLite), the
+//! [`Ledger`] rule and the [`Dedup`] window. A batch is committed in one transaction; when a
+//! commit fails the batch is kept and retried, so nothing accepted is dropped.
+use crate::accounting::{Batch, Checkpoint, Dedup, INFO_METERS, Ledger, hour_of};
+use crate::money::Usd;
+use crate::normalize::{RejectReason, UsageEvent, parse_record};
+use crate::store::{Store, StoreError};
+use std::collections::BTreeMap;
+
+/// One record after normalization.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A usage event.
+    Event(Box<UsageEvent>),
+    /// A record rejected for this reason.
+    Rejected(RejectReason),
+}
+
+impl Item {
+    /// Normalizes raw record bytes.
+    pub fn parse(bytes: &[u8]) -> Item {
+        match parse_record(bytes) {
+            Ok(ev) => Item::Event(Box::new(ev)),
+            Err(rej) => {
+                tracing::trace!(reason = rej.reason.as_str(), detail = %rej.detail, "Rejected record.");
+                Item::Rejected(rej.reason)
+            }
+        }
+    }
+}
+
+/// What a run or a daemon has written so far. Serialises to the JSON summary documented in
+/// README.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct IngestSummary {
+    /// Files read to the end.
+    pub files_read: u64,
+    /// Files already fully ingested (unchanged since their checkpoint).
+    pub files_already_ingested: u64,
+    /// Files passed over by reason (`data_object`, `permission_check`, `empty`, …).
+    pub files_skipped: BTreeMap<String, u64>,
+    /// Files that failed by reason (`unreadable`, `truncated_gzip`, `read_error`).
+    pub files_failed: BTreeMap<String, u64>,
+    /// Records newly counted.
+    pub records_ingested: u64,
+    /// Records already counted before (dedup window).
+    pub records_duplicate: u64,
+    /// Records rejected, by reason.
+    pub records_rejected: BTreeMap<String, u64>,
+    /// Exact cost of the records ingested.
+    #[serde(serialize_with = "ser_usd")]
+    pub cost_usd: Usd,
+    /// Priced-meter quantities without a price, by meter.
+    pub unpriced: BTreeMap<String, u64>,
+}
+
+fn ser_usd<S: serde::Serializer>(v: &Usd, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::money::format_usd(*v))
+}
+
+impl IngestSummary {
+    /// Records rejected in total.
+    pub fn rejected_total(&self) -> u64 {
+        self.records_rejected.values().sum()
+    }
+
+    /// Records seen in total (ingested + duplicate + rejected).
+    pub fn records_total(&self) -> u64 {
+        self.records_ingested + self.records_duplicate + self.rejected_total()
+    }
+
+    /// Files that failed in total.
+    pub fn failed_total(&self) -> u64 {
+        self.files_failed.values().sum()
+    }
+}
+
+/// Accounts items into batches and commits them.
+pub struct Writer<'a> {
+    store: Store,
+    ledger: Ledger<'a>,
+    dedup: Dedup,
+    batch: Batch,
+    /// Totals of everything accepted by this writer.
+    pub summary: IngestSummary,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer over an open store; restores the dedup window from it.
+    pub fn new(
+        store: Store,
+        ledger: Ledger<'a>,
+        dedup_window_hours: i64,
+    ) -> Result<Writer<'a>, StoreError> {
+        let mut store = store;
+        let mut dedup = Dedup::new(dedup_window_hours);
+        dedup.restore(store.load_seen(i64::MIN)?);
+        if let Some(cutoff) = dedup.prune() {
+            store.prune_seen(cutoff)?;
+        }
+        Ok(Writer {
+            store,
+            ledger,
+            dedup,
+            batch: Batch::default(),
+            summary: IngestSummary::default(),
+        })
+    }
+
+    /// The store (for reads such as checkpoints).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    /// Records waiting for the next commit.
+    pub fn pending_records(&self) -> u64 {
+        self.batch.records
+    }
+
+    /// Accounts one item.
+    pub fn item(&mut self, item: &Item) {
+        match item {
+            Item::Event(ev) => self.event(ev),
+            Item::Rejected(r) => self.reject(*r),
+        }
+    }
+
+    /// Accounts one usage event (or counts it as a duplicate).
+    pub fn event(&mut self, ev: &UsageEvent) {
+        self.batch.records += 1;
+        if self
+            .dedup
+            .check_and_insert(&ev.request_id, hour_of(ev.timestamp), &mut self.batch)
+        {
+            self.batch.count("records_duplicate", 1);
+            self.summary.records_duplicate += 1;
+        } else {
+            self.ledger.record(ev, &mut self.batch);
+            self.batch.count("records_ingested", 1);
+            self.summary.records_ingested += 1;
+        }
+    }
+
+    /// Counts a rejected record.
+    pub fn reject(&mut self, reason: RejectReason) {
+        self.batch.records += 1;
+        self.batch
+            .count(&format!("records_rejected:{}", reason.as_str()), 1);
+        *self
+            .summary
+            .records_rejected
+            .entry(reason.as_str().to_string())
+            .or_default() += 1;
+    }
+
+    /// Adds to a counter (`files_read`, `files_failed:<reason>`, …), committed with the batch.
+    pub fn count(&mut self, name: &str, n: u64) {
+        self.batch.count(name, n);
+        if name == "files_read" {
+            self.summary.files_read += n;
+        } else if let Some(reason) = name.strip_prefix("files_failed:") {
+            *self
+                .summary
+                .files_failed
+                .entry(reason.to_string())
+                .or_default() += n;
+        }
+    }
+
+    /// Moves a source checkpoint forward with the next commit.
+    pub fn checkpoint(&mut self, cp: Checkpoint) {
+        if let Some(prev) = self
+            .batch
+            .checkpoints
+            .iter_mut()
+            .find(|c| c.source == cp.source && c.key == cp.key)
+        {
+            *prev = cp;
+        } else {
+            self.batch.checkpoints.push(cp);
+        }
+    }
+
+    /// Commits the open batch in one transaction and returns it (for metrics), or `None`
+    /// when there was nothing to commit. On error the batch stays pending and the next call
+    /// retries it.
+    pub fn commit(&mut self) -> Result<Option<Batch>, StoreError> {
+        if self.batch.is_empty() {
+            return Ok(None);
+        }
+        self.store.commit(&self.batch)?;
+        let batch = std::mem::take(&mut self.batch);
+        for (dims, cells) in &batch.rollups {
+            for (k, a) in cells {
+                match a.cost {
+                    Some(c) => self.summary.cost_usd += c,
+                    None if k.price_entry.is_empty()
+                        && !INFO_METERS.contains(&k.meter)
+                        && dims.pricing_mode != "provisioned" =>
+                    {
+                        *self
+                            .summary
+                            .unpriced
+                            .entry(k.meter.to_string())
+                            .or_default() += a.quantity
+                    }
+                    None => {}
+                }
+            }
+        }
+        if let Some(cutoff) = self.dedup.prune() {
+            self.store.prune_seen(cutoff)?;
+        }
+        Ok(Some(batch))
+    }
+}

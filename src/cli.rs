@@ -39,8 +39,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Log filter (e.g. `info`, `debug`, `bedrock_meter=trace`); RUST_LOG also works.
-    #[arg(long, global = true, env = "BEDROCK_METER_LOG", default_value = "warn")]
-    pub log_level: String,
+    /// Default: `logging.level` of the config for `run`, `warn` otherwise.
+    #[arg(long, global = true, env = "BEDROCK_METER_LOG")]
+    pub log_level: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -153,18 +154,86 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// What a prompt would cost: counts its tokens (o200k_base, an approximation of the
+    /// models' own tokenizers) and prices them for one or more models from the price table.
+    Estimate(crate::estimate::EstimateArgs),
+    /// Benchmark ingest: generates ~18 KB and ~3 KB record corpora and prints records/s and
+    /// MB/s for parse only and for the full path (read, parse, price, roll up, commit), their
+    /// ratio, and peak memory of a 1M-record ingest. Build with --release first.
+    Bench {
+        /// Small corpora and one repetition (a smoke run of a few seconds).
+        #[arg(long)]
+        quick: bool,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Records in the ~18 KB corpus.
+        #[arg(long)]
+        records_large: Option<usize>,
+        /// Records in the ~3 KB corpus.
+        #[arg(long)]
+        records_small: Option<usize>,
+        /// Records in the memory corpus.
+        #[arg(long)]
+        records_memory: Option<usize>,
+        /// Where to put the corpora (default: the system temp directory; removed at the end).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Internal: one measured ingest for `bench` (peak memory of a clean process).
+    #[command(hide = true)]
+    BenchChild {
+        /// File or directory to ingest.
+        input: PathBuf,
+        /// Ledger to create.
+        #[arg(long)]
+        db: PathBuf,
+        /// Dedup window in hours.
+        #[arg(long, default_value_t = crate::accounting::DEFAULT_WINDOW_HOURS)]
+        dedup_window_hours: i64,
+    },
     /// Inspect and validate the price table.
     Pricing {
         /// What to do.
         #[command(subcommand)]
         action: PricingCommand,
     },
-    /// Try it without AWS: ingests a built-in set of real invocation-log records into a
-    /// temporary ledger and prints the spend report.
+    /// Run the daemon: sources → ledger, with /metrics, /healthz and /readyz over HTTP.
+    ///
+    /// Stops gracefully on SIGINT/SIGTERM: sources stop, the queue drains, rollups and
+    /// checkpoints are committed together, then HTTP stops.
+    Run {
+        /// The config file (see deploy/bedrock-meter.example.toml; every key is documented).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a config file without starting anything; `--with-environment` also resolves
+    /// secrets from the environment and files.
+    CheckConfig {
+        /// The config file.
+        file: PathBuf,
+        /// Also resolve `*_env` and `*_file` secrets.
+        #[arg(long)]
+        with_environment: bool,
+    },
+    /// Try it without AWS: runs the real daemon (same pipeline, ledger and /metrics) on
+    /// generated, realistic invocation-log traffic and serves http://127.0.0.1:9464/metrics.
     Demo {
         /// Keep the ledger here instead of a temporary directory.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Address to serve on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Records per second outside bursts (bursts are 5× for 10 s every minute).
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Seed of the generator (same seed, same traffic).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 
@@ -207,7 +276,6 @@ pub enum PrincipalArg {
 /// Entry point used by the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, &cli.log_level);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -239,6 +307,9 @@ fn init_logging(format: LogFormat, level: &str) {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(cli.log_format, cli.log_level.as_deref().unwrap_or("warn"));
+    }
     match cli.command {
         Command::Ingest {
             db,
@@ -364,7 +435,70 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Pricing { action } => crate::cli_pricing::run(action),
-        Command::Demo { db } => demo(db),
+        Command::Bench {
+            quick,
+            json,
+            records_large,
+            records_small,
+            records_memory,
+            dir,
+        } => {
+            let mut opts = crate::bench::BenchOptions {
+                quick,
+                json,
+                dir,
+                ..Default::default()
+            };
+            opts.records_large = records_large.unwrap_or(opts.records_large);
+            opts.records_small = records_small.unwrap_or(opts.records_small);
+            opts.records_memory = records_memory.unwrap_or(opts.records_memory);
+            crate::bench::run(&opts, &mut std::io::stdout())?;
+            Ok(0)
+        }
+        Command::BenchChild {
+            input,
+            db,
+            dedup_window_hours,
+        } => {
+            crate::bench::child(
+                &crate::bench::ChildOptions {
+                    input,
+                    db,
+                    dedup_window_hours,
+                },
+                &mut std::io::stdout(),
+            )?;
+            Ok(0)
+        }
+        Command::Estimate(args) => {
+            crate::estimate::run(args, crate::clock::Clock::now(&crate::clock::SystemClock))
+        }
+        Command::Run { config } => run_daemon(&config, cli.log_level.as_deref(), cli.log_format),
+        Command::CheckConfig {
+            file,
+            with_environment,
+        } => {
+            let c = crate::config::Config::load(&file)
+                .map_err(|e| anyhow!(UsageError(format!("{e:#}"))))?;
+            if with_environment {
+                c.resolve_secrets(&|k| std::env::var(k).ok())
+                    .map_err(|e| anyhow!(UsageError(format!("{}: {e:#}", file.display()))))?;
+            }
+            println!(
+                "{}: ok ({} source{})",
+                file.display(),
+                c.sources.len(),
+                if c.sources.len() == 1 { "" } else { "s" }
+            );
+            Ok(0)
+        }
+        Command::Demo {
+            db,
+            listen,
+            rate,
+            duration,
+            seed,
+        } => demo(db, listen, rate, duration, seed),
     }
 }
 
@@ -483,24 +617,112 @@ fn ceil_hour(s: i64) -> i64 {
     if f == s { s } else { f + 3600 }
 }
 
-fn demo(db: Option<PathBuf>) -> Result<u8> {
-    let tmp = tempfile_dir()?;
-    let inputs = tmp.join("invocation-logs");
-    std::fs::create_dir_all(&inputs)?;
-    for f in DEMO_FIXTURES.files() {
-        std::fs::write(inputs.join(f.path()), f.contents())?;
-    }
-    let db = db.unwrap_or_else(|| tmp.join("ledger.db"));
-    let book = PriceBook::embedded().map_err(|e| anyhow!("embedded price table: {e}"))?;
-    let store = Store::open(&db)?;
-    let ledger = Ledger::new(&book, LedgerConfig::default());
-    let (summary, store) = Ingest::new(store, ledger, IngestOptions::default())?.run(&[inputs])?;
-    println!(
-        "bedrock-meter demo: ingested the built-in invocation-log records into {}\n",
-        db.display()
-    );
-    print_summary(&summary, Format::Table)?;
-    let mut b = ReportBuilder::new(vec![GroupBy::Model, GroupBy::Region]);
+fn run_daemon(path: &std::path::Path, level: Option<&str>, format: LogFormat) -> Result<u8> {
+    let loaded = crate::config::Config::load(path);
+    let (level, format) = match &loaded {
+        Ok(c) => (
+            level.unwrap_or(&c.logging.level).to_string(),
+            match c.logging.format {
+                crate::config::LogFormat::Json => LogFormat::Json,
+                crate::config::LogFormat::Text => format,
+            },
+        ),
+        Err(_) => (level.unwrap_or("warn").to_string(), format),
+    };
+    init_logging(format, &level);
+    let c = loaded.map_err(|e| anyhow!(UsageError(format!("{e:#}"))))?;
+    let secrets = c
+        .resolve_secrets(&|k| std::env::var(k).ok())
+        .map_err(|e| anyhow!(UsageError(format!("{}: {e:#}", path.display()))))?;
+    let settings = crate::daemon::DaemonSettings::from_config(&c, &secrets);
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let outcome = crate::daemon::run(settings, clock, crate::daemon::shutdown_signal(), |addr| {
+        println!("bedrock-meter listening on {scheme}://{addr}/metrics");
+    })?;
+    Ok(match outcome {
+        crate::daemon::Outcome::Clean => 0,
+        crate::daemon::Outcome::DeadlineExceeded(_) => EXIT_FAILURE,
+    })
+}
+
+fn demo(
+    db: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    rate: u32,
+    duration: Option<u64>,
+    seed: u64,
+) -> Result<u8> {
+    use crate::sources::{SourceSpec, synthetic::SyntheticSpec};
+    let dir = std::env::temp_dir().join(format!("bedrock-meter-demo-{}", std::process::id()));
+    let temporary = db.is_none();
+    let store_path = match db {
+        Some(p) => p,
+        None => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.join("ledger.db")
+        }
+    };
+    let settings = crate::daemon::DaemonSettings {
+        listen,
+        store_path: store_path.clone(),
+        metrics: crate::exporters::metrics::MetricsConfig {
+            tag_labels: vec!["team".to_string()],
+            ..Default::default()
+        },
+        sources: vec![SourceSpec::Synthetic(SyntheticSpec {
+            name: "demo".into(),
+            rate_per_sec: rate,
+            seed,
+        })],
+        ..Default::default()
+    };
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let shutdown = async move {
+        match duration {
+            Some(secs) => {
+                tokio::select! {
+                    _ = crate::daemon::shutdown_signal() => {},
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {},
+                }
+            }
+            None => crate::daemon::shutdown_signal().await,
+        }
+    };
+    let db_display = store_path.display().to_string();
+    let outcome = crate::daemon::run(settings, clock, shutdown, move |addr| {
+        println!(
+            "bedrock-meter demo: generating Bedrock invocation-log traffic ({rate}/s, bursts of 5x) into {db_display}"
+        );
+        println!();
+        println!("  Metrics:    http://{addr}/metrics");
+        println!("  Health:     http://{addr}/healthz   http://{addr}/readyz");
+        println!();
+        println!("Try:");
+        println!("  curl -s http://{addr}/metrics | grep '^bedrock_cost_usd_total'");
+        println!(
+            "  bedrock-meter report --db {db_display} --from 2020-01-01 --to 2100-01-01 --group-by model,tag:team"
+        );
+        println!();
+        println!(
+            "Press Ctrl-C to stop{}.",
+            if duration.is_some() {
+                " (or wait for --duration)"
+            } else {
+                ""
+            }
+        );
+    })?;
+    let clock = crate::clock::SystemClock;
+    let now = crate::clock::Clock::now(&clock);
+    let store = Store::open_read_only(&store_path)?;
+    let mut b = ReportBuilder::new(vec![GroupBy::Model]);
     for r in store.rollup_rows(i64::MIN, i64::MAX)? {
         b.add(
             &r.dims,
@@ -511,20 +733,15 @@ fn demo(db: Option<PathBuf>) -> Result<u8> {
         );
     }
     let from = DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default();
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     println!("\n{}", b.finish(from, now).to_table());
-    println!(
-        "Try: bedrock-meter report --db {} --from 2020-01-01 --to 2030-01-01 --group-by model,principal --format csv",
-        db.display()
-    );
-    Ok(0)
+    if temporary {
+        println!(
+            "The demo ledger is kept at {} (delete it when done).",
+            store_path.display()
+        );
+    }
+    Ok(match outcome {
+        crate::daemon::Outcome::Clean => 0,
+        crate::daemon::Outcome::DeadlineExceeded(_) => EXIT_FAILURE,
+    })
 }
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let base = std::env::temp_dir().join(format!("bedrock-meter-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-    Ok(base)
-}
-
-static DEMO_FIXTURES: include_dir::Dir<'_> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/tests/fixtures/invocation-logs");

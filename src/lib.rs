@@ -19,12 +19,17 @@
 //! - [`exporters`]: reports (table, CSV, JSON) read from the store.
 //! - [`clock`]: the only place that reads wall-clock time.
 //! - [`ingest`]: wires sources → normalize → accounting → store for a backfill run.
+//! - [`estimate`]: what a prompt would cost on chosen models, from an `o200k_base` count.
 #![deny(missing_docs)]
 
 pub mod accounting;
+pub mod bench;
 pub mod cli;
 pub mod cli_pricing;
 pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod estimate;
 pub mod exporters;
 pub mod ingest;
 pub mod money;
@@ -33,3 +38,4 @@ pub mod pipeline;
 pub mod pricing;
 pub mod sources;
 pub mod store;
+pub mod synth;

@@ -116,6 +116,11 @@ impl<'a> Writer<'a> {
         &self.store
     }
 
+    /// The store, for writes that are not rollups (the metrics' label admission record).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     /// Gives the store back.
     pub fn into_store(self) -> Store {
         self.store
@@ -221,5 +226,33 @@ impl<'a> Writer<'a> {
             self.store.prune_seen(cutoff)?;
         }
         Ok(Some(batch))
+    }
+}
+
+/// What a source hands to the writer: normalized items, then (optionally) the checkpoint
+/// they reach and counters to add. The writer applies a chunk as a whole, so a checkpoint is
+/// never committed without the items before it.
+#[derive(Debug, Default)]
+pub struct SourceChunk {
+    /// Items in source order.
+    pub items: Vec<Item>,
+    /// The position these items reach.
+    pub checkpoint: Option<Checkpoint>,
+    /// Counters to add (`files_read`, `files_failed:<reason>`).
+    pub counters: Vec<(String, u64)>,
+}
+
+impl Writer<'_> {
+    /// Applies a source chunk.
+    pub fn chunk(&mut self, chunk: SourceChunk) {
+        for item in &chunk.items {
+            self.item(item);
+        }
+        for (name, n) in &chunk.counters {
+            self.count(name, *n);
+        }
+        if let Some(cp) = chunk.checkpoint {
+            self.checkpoint(cp);
+        }
     }
 }

@@ -12,6 +12,14 @@ if ! command -v rustfmt >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2
   rustup component add rustfmt clippy
 fi
 
+# promtool (Debian package `prometheus`) checks the /metrics exposition in the tests.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "== installing promtool (Debian package prometheus)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

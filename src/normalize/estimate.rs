@@ -25,10 +25,23 @@ use super::wire::{JList, JObj, JStr};
 static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
 
 /// Tokens in `text` under `o200k_base`; about 4 bytes per token if the encoder is unavailable.
+///
+/// Counted in pieces (see `estimate::count_prompt`): tiktoken-rs panics on a single
+/// whitespace run of about 500,000 characters, and a log record must never crash ingest.
 fn count(text: &str) -> u64 {
-    match O200K.get_or_init(|| tiktoken_rs::o200k_base().ok()) {
-        Some(bpe) => bpe.encode_ordinary(text).len() as u64,
-        None => (text.len() as u64).div_ceil(4),
+    crate::estimate::count_prompt(text).unwrap_or_else(|| (text.len() as u64).div_ceil(4))
+}
+
+impl crate::estimate::O200kBase {
+    /// Tokens in `text` under `o200k_base`, from the same process-wide encoder as the ingest
+    /// estimate above (defined here because this module owns the encoder; `normalize::estimate`
+    /// is private). `None` when the encoder cannot be built: unlike `count` there is no
+    /// bytes/4 fallback, because `bedrock-meter estimate` names the encoding it reports.
+    pub fn count(text: &str) -> Option<u64> {
+        O200K
+            .get_or_init(|| tiktoken_rs::o200k_base().ok())
+            .as_ref()
+            .map(|bpe| bpe.encode_ordinary(text).len() as u64)
     }
 }
 

@@ -1928,3 +1928,21 @@ fn envelope_cache_fields_win_over_the_body_when_both_are_present() {
     assert_eq!(ev.tokens.cache_read, 7);
     assert_eq!(ev.tokens.cache_write_5m, 0);
 }
+
+#[test]
+fn a_huge_whitespace_run_in_a_body_to_estimate_does_not_crash_ingest() {
+    // tiktoken-rs panics on one run of ~500,000 whitespace characters; bodies are counted
+    // in pieces so the estimate survives it.
+    let spaces = " ".repeat(600_000);
+    let rec = json!({
+        "schemaType": "ModelInvocationLog", "schemaVersion": "1.0",
+        "timestamp": "2026-03-02T10:00:00Z", "accountId": "1", "region": "us-east-1",
+        "requestId": "ws", "operation": "Converse", "modelId": "amazon.nova-lite-v1:0",
+        "identity": {"arn": "arn:aws:iam::1:user/a"},
+        "input": {"inputBodyJson": {"messages": [{"role": "user", "content": [{"text": format!("a{spaces}b")}]}]}},
+        "output": {}
+    });
+    let ev = parse_record(rec.to_string().as_bytes()).unwrap();
+    assert_eq!(ev.count_source, CountSource::Estimated);
+    assert!(ev.tokens.input > 0);
+}

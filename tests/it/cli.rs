@@ -305,3 +305,35 @@ fn reprice_applies_a_corrected_price_table_to_stored_history() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(cost(&db), "0.07");
 }
+
+#[test]
+fn estimate_compares_models_cheapest_first_and_names_the_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompt = dir.path().join("prompt.txt");
+    std::fs::write(&prompt, "The quick brown fox jumps over the lazy dog.").unwrap();
+    let o = run(&[
+        "estimate",
+        "--model",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0,amazon.nova-lite-v1:0",
+        "--output-tokens",
+        "1000",
+        "--format",
+        "json",
+        prompt.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["encoding"], "o200k_base");
+    let rows = v["rows"].as_array().unwrap();
+    // 10 × $0.06 + 1,000 × $0.24 = 240.6 per 1M; 10 × $3 + 1,000 × $15 = 15,030 per 1M.
+    assert_eq!(rows[0]["model"], "amazon.nova-lite-v1:0");
+    assert_eq!(rows[0]["cost_usd"], "0.0002406");
+    assert_eq!(rows[1]["cost_usd"], "0.01503");
+    let o = run(&[
+        "estimate",
+        "--model",
+        "no.such-model",
+        prompt.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

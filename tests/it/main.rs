@@ -7,7 +7,11 @@ mod util;
 mod cli;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.
 mod crash;
+/// The daemon: run, demo, restart-safe metrics, graceful shutdown, auth.
+mod daemon;
 /// The shared real fixtures, ingested end to end, with hand-checked costs.
 mod fixtures;
+/// The Prometheus exposition: golden file, promtool, restart equality.
+mod metrics;
 /// Property tests: arbitrary and mutated input never panics and is always accounted for.
 mod props;

@@ -12,12 +12,17 @@ if ! command -v rustfmt >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2
   rustup component add rustfmt clippy
 fi
 
-# promtool (Debian package `prometheus`) checks the /metrics exposition in the tests.
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "== installing promtool (Debian package prometheus)"
+# Test peers from Debian packages: promtool (package prometheus) checks the /metrics
+# exposition; openssl makes a throwaway certificate and curl fetches /metrics over TLS.
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 echo "== cargo fmt --check"

@@ -318,3 +318,107 @@ fn check_config_accepts_the_shipped_example_and_names_the_bad_key() {
         "{err}"
     );
 }
+
+#[test]
+fn metrics_are_served_over_tls_with_a_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (Debian package openssl) makes the test certificate");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let tls = format!(
+        "[server.tls]\nenabled = true\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let cfg = config(dir.path(), &logs, &tls);
+    let mut child = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut child = Running(child);
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .expect("an https URL")
+        .to_string();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&cert)
+        .arg(&url)
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bedrock_pricing_info"));
+    // Plain HTTP on the TLS port gets no metrics.
+    let addr = url
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let plain = std::panic::catch_unwind(|| http_get(&addr, "/metrics", None))
+        .map(|r| r.0)
+        .unwrap_or(0);
+    assert_ne!(plain, 200);
+    assert_eq!(terminate(&mut child), 0);
+}
+
+#[test]
+fn a_failing_source_is_reported_and_retried_without_stopping_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("not-there-yet");
+    let cfg = config(dir.path(), &missing, "");
+    let (mut child, addr) = start(&["run", "--config", cfg.to_str().unwrap()], &[]);
+    wait_until("the error to be counted", || {
+        let m = http_get(&addr, "/metrics", None).1;
+        m.contains("bedrock_meter_source_errors_total{source=\"logs\",kind=\"unreadable\"}")
+    });
+    // The directory appears later: its records are picked up by the same source.
+    std::fs::create_dir(&missing).unwrap();
+    std::fs::copy(
+        fixtures_dir().join("dheerajoruganty-conversestream-nova-lite.json"),
+        missing.join("late.json"),
+    )
+    .unwrap();
+    wait_until("the late file to be ingested", || {
+        family_sum(
+            &http_get(&addr, "/metrics", None).1,
+            "bedrock_meter_records_ingested_total",
+        ) >= 1.0
+    });
+    assert_eq!(http_get(&addr, "/healthz", None).0, 200);
+    assert_eq!(terminate(&mut child), 0);
+}

@@ -360,16 +360,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 .collect::<Result<Vec<_>, _>>()?;
             let store = Store::open_read_only(&db.db)
                 .with_context(|| format!("opening the ledger {}", db.db.display()))?;
-            let mut b = ReportBuilder::new(groups);
-            for r in store.rollup_rows(from.timestamp(), to.timestamp())? {
-                b.add(
-                    &r.dims,
-                    &r.meter,
-                    &r.pricing_version,
-                    r.amount.quantity,
-                    r.amount.cost,
-                );
-            }
+            let b = report_builder(&store, groups, from.timestamp(), to.timestamp())?;
             let report = b.finish(from, to);
             match format {
                 Format::Table => print!("{}", report.to_table()),
@@ -500,6 +491,28 @@ pub fn run(cli: Cli) -> Result<u8> {
             seed,
         } => demo(db, listen, rate, duration, seed),
     }
+}
+
+/// A report builder fed with the ledger's rollups in `[from, to)` (unix seconds), streamed
+/// so a long range never sits in memory row by row.
+fn report_builder(
+    store: &Store,
+    groups: Vec<GroupBy>,
+    from: i64,
+    to: i64,
+) -> Result<ReportBuilder> {
+    let mut b = ReportBuilder::new(groups);
+    store.for_each_rollup_row::<crate::store::StoreError, _>(from, to, |r| {
+        b.add(
+            &r.dims,
+            &r.meter,
+            &r.pricing_version,
+            r.amount.quantity,
+            r.amount.cost,
+        );
+        Ok(())
+    })?;
+    Ok(b)
 }
 
 fn ingest_exit_code(s: &IngestSummary, strict: bool) -> u8 {
@@ -722,16 +735,7 @@ fn demo(
     let clock = crate::clock::SystemClock;
     let now = crate::clock::Clock::now(&clock);
     let store = Store::open_read_only(&store_path)?;
-    let mut b = ReportBuilder::new(vec![GroupBy::Model]);
-    for r in store.rollup_rows(i64::MIN, i64::MAX)? {
-        b.add(
-            &r.dims,
-            &r.meter,
-            &r.pricing_version,
-            r.amount.quantity,
-            r.amount.cost,
-        );
-    }
+    let b = report_builder(&store, vec![GroupBy::Model], i64::MIN, i64::MAX)?;
     let from = DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default();
     println!("\n{}", b.finish(from, now).to_table());
     if temporary {

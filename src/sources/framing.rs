@@ -140,11 +140,7 @@ impl<R: Read> Framer<R> {
                 let before = self.start;
                 if !self.fill()? {
                     // End of stream inside a value: a truncated record.
-                    let s = self.start;
-                    let e = self.end;
-                    self.consumed += (e - s) as u64;
-                    self.start = e;
-                    return Ok(Some(Frame::Garbage(&self.buf[s..e])));
+                    return Ok(Some(self.rest_as_garbage()));
                 }
                 // `fill` moved data to the front.
                 i = i - before + self.start;
@@ -170,11 +166,7 @@ impl<R: Read> Framer<R> {
                                 i = j;
                                 let before = self.start;
                                 if !self.fill()? {
-                                    let s = self.start;
-                                    let e = self.end;
-                                    self.consumed += (e - s) as u64;
-                                    self.start = e;
-                                    return Ok(Some(Frame::Garbage(&self.buf[s..e])));
+                                    return Ok(Some(self.rest_as_garbage()));
                                 }
                                 i = i - before + self.start;
                                 continue;
@@ -217,6 +209,14 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// Consumes whatever is left of the stream (a value cut off by its end) as garbage.
+    fn rest_as_garbage(&mut self) -> Frame<'_> {
+        let (s, e) = (self.start, self.end);
+        self.consumed += (e - s) as u64;
+        self.start = e;
+        Frame::Garbage(&self.buf[s..e])
+    }
+
     /// Returns everything up to the next newline as garbage.
     fn garbage_line(&mut self) -> io::Result<Option<Frame<'_>>> {
         loop {
@@ -231,11 +231,7 @@ impl<R: Read> Framer<R> {
                 return self.skip_to_next_record_line();
             }
             if !self.fill()? {
-                let s = self.start;
-                let e = self.end;
-                self.consumed += (e - s) as u64;
-                self.start = e;
-                return Ok(Some(Frame::Garbage(&self.buf[s..e])));
+                return Ok(Some(self.rest_as_garbage()));
             }
         }
     }

@@ -173,7 +173,7 @@ pub struct Stages {
     pub commit_us: f64,
     /// Sum of the stages (timer overhead of ~0.1 µs per record included).
     pub total_us: f64,
-    /// The real full path's median, for comparison: what `Ingest` adds beyond the stages.
+    /// The real full path's median, for comparison.
     pub full_path_us: f64,
 }
 
@@ -798,6 +798,7 @@ fn instrumented(input: &Path, db: &Path, book: &PriceBook) -> Result<Stages> {
         Duration::ZERO,
     );
     let mut records = 0u64;
+    let every = IngestOptions::default().batch_records.max(1) as u64;
     let started = Instant::now();
     for f in files::discover(&[input.to_path_buf()]).files {
         let t = Instant::now();
@@ -828,7 +829,7 @@ fn instrumented(input: &Path, db: &Path, book: &PriceBook) -> Result<Stages> {
                     account += t1.elapsed();
                 }
             }
-            if writer.pending_records() >= 1000 {
+            if writer.pending_records() >= every {
                 let t = Instant::now();
                 writer.commit()?;
                 commit += t.elapsed();
@@ -985,25 +986,25 @@ fn print_table(r: &BenchResult, out: &mut dyn Write) -> Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "where the time goes (µs per record, one instrumented pass; ingest = full path minus the stages)"
+        "where the time goes (µs per record, one instrumented pass, committing every {} records as ingest does)",
+        thousands(IngestOptions::default().batch_records as f64)
     )?;
     writeln!(
         out,
-        "  {:<12} {:>11} {:>8} {:>9} {:>8} {:>8} {:>8} {:>10}",
-        "corpus", "read+frame", "parse", "account", "commit", "stages", "ingest", "full path"
+        "  {:<12} {:>11} {:>8} {:>9} {:>8} {:>8} {:>10}",
+        "corpus", "read+frame", "parse", "account", "commit", "sum", "full path"
     )?;
     for c in &r.corpora {
         let s = &c.stages;
         writeln!(
             out,
-            "  {:<12} {:>11.2} {:>8.2} {:>9.2} {:>8.2} {:>8.2} {:>8.2} {:>10.2}",
+            "  {:<12} {:>11.2} {:>8.2} {:>9.2} {:>8.2} {:>8.2} {:>10.2}",
             c.name,
             s.read_frame_us,
             s.parse_us,
             s.account_us,
             s.commit_us,
             s.total_us,
-            s.full_path_us - s.total_us,
             s.full_path_us
         )?;
     }
@@ -1068,84 +1069,6 @@ fn print_table(r: &BenchResult, out: &mut dyn Write) -> Result<()> {
         if r.targets_met { "yes" } else { "no" }
     )?;
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Command line
-
-/// Arguments of `bedrock-meter bench`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// Small corpora and one repetition: a smoke run of a few seconds.
-    #[arg(long)]
-    pub quick: bool,
-    /// Print the results as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Records in the ~18 KB corpus.
-    #[arg(long, default_value_t = 20_000)]
-    pub records_large: usize,
-    /// Records in the ~3 KB corpus.
-    #[arg(long, default_value_t = 100_000)]
-    pub records_small: usize,
-    /// Records in the peak-memory corpus (0: skip the memory runs).
-    #[arg(long, default_value_t = 1_000_000)]
-    pub records_memory: usize,
-    /// Timed repetitions per figure (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub reps: usize,
-    /// Directory for the temporary corpora and ledgers (default: the system temp dir).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-}
-
-impl From<&BenchArgs> for BenchOptions {
-    fn from(a: &BenchArgs) -> BenchOptions {
-        BenchOptions {
-            records_large: a.records_large,
-            records_small: a.records_small,
-            records_memory: a.records_memory,
-            quick: a.quick,
-            reps: a.reps,
-            json: a.json,
-            dir: a.dir.clone(),
-            progress: !a.json || std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            ..BenchOptions::default()
-        }
-    }
-}
-
-/// Arguments of the hidden `bedrock-meter bench-child`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchChildArgs {
-    /// Ledger to create.
-    #[arg(long)]
-    pub db: PathBuf,
-    /// Dedup window, hours of event time.
-    #[arg(long, default_value_t = crate::accounting::DEFAULT_WINDOW_HOURS)]
-    pub dedup_window_hours: i64,
-    /// File or directory to ingest.
-    pub input: PathBuf,
-}
-
-/// `bedrock-meter bench`: runs [`run`] and prints to stdout. Exit code 0 (figures that miss
-/// a target are reported, not failed).
-pub fn main(args: &BenchArgs) -> Result<u8> {
-    let stdout = std::io::stdout();
-    run(&BenchOptions::from(args), &mut stdout.lock())?;
-    Ok(0)
-}
-
-/// `bedrock-meter bench-child`: runs [`child`] and prints its report to stdout.
-pub fn child_main(args: &BenchChildArgs) -> Result<u8> {
-    let opts = ChildOptions {
-        input: args.input.clone(),
-        db: args.db.clone(),
-        dedup_window_hours: args.dedup_window_hours,
-    };
-    let stdout = std::io::stdout();
-    child(&opts, &mut stdout.lock())?;
-    Ok(0)
 }
 
 #[cfg(test)]

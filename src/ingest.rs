@@ -31,7 +31,10 @@ pub struct IngestOptions {
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
-            batch_records: 1000,
+            // 10,000: the distinct rollup cells of a batch grow far slower than its records,
+            // so bigger batches mean fewer upserts per record (bench: +12 % at 18 KB, +30 %
+            // at 3 KB records); a crash re-reads at most this many records.
+            batch_records: 10_000,
             dedup_window_hours: crate::accounting::DEFAULT_WINDOW_HOURS,
             progress: false,
         }

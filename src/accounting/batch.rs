@@ -109,7 +109,7 @@ pub struct SeenId {
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Pre-aggregated rollup deltas.
-    pub rollups: HashMap<Dims, HashMap<MeterKey, Amount>>,
+    pub rollups: Rollups,
     /// Request ids first seen in this batch.
     pub seen: Vec<SeenId>,
     /// Checkpoints to move forward.
@@ -121,7 +121,22 @@ pub struct Batch {
     pub records: u64,
 }
 
+/// A fast, unkeyed hasher for batch maps: their keys are this program's own labels and a
+/// batch lives for one commit, so SipHash's flooding resistance buys nothing here.
+pub type FastHash = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
+
+/// The rollup cells of one set of dimensions, by meter.
+pub type Cells = HashMap<MeterKey, Amount, FastHash>;
+
+/// Rollup deltas by dimensions.
+pub type Rollups = HashMap<Dims, Cells, FastHash>;
+
 impl Batch {
+    /// The cells of `dims` (created empty), found with one hash of the dimensions.
+    pub fn cells(&mut self, dims: Dims) -> &mut Cells {
+        self.rollups.entry(dims).or_default()
+    }
+
     /// Adds an amount to a rollup cell.
     pub fn add(&mut self, dims: &Dims, meter: MeterKey, amount: Amount) {
         let cells = match self.rollups.get_mut(dims) {

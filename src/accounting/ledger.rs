@@ -4,7 +4,7 @@
 //! count × USD per image. Each cell names the price entry and table version that produced it.
 //! A meter the entry has no price for, or a model with no entry, is booked with no cost and
 //! no entry id: that is "unpriced", shown in reports and metrics, never a silent $0.
-use super::batch::{Amount, Batch, Dims, MeterKey};
+use super::batch::{Amount, Batch, Cells, Dims, MeterKey};
 use crate::money::Usd;
 use crate::normalize::{CountSource, UsageEvent};
 use crate::pricing::{ContextBand, PriceBook, PriceEntry, PriceQuery, TokenMeter};
@@ -123,19 +123,28 @@ impl<'a> Ledger<'a> {
     }
 
     fn tags_json(&self, ev: &UsageEvent) -> String {
-        let mut m = serde_json::Map::new();
+        // `ev.tags` is sorted by key without duplicates (normalize), so writing the kept
+        // pairs in order gives the same canonical object as a BTreeMap-backed
+        // serde_json::Map, without building one per event.
+        let mut out = Vec::with_capacity(64);
+        out.push(b'{');
         for (k, v) in &ev.tags {
             let keep = match &self.config.tag_keys {
                 TagKeys::All => true,
                 TagKeys::Only(keys) => keys.iter().any(|x| x == k),
             };
             if keep {
-                m.insert(k.clone(), serde_json::Value::String(v.clone()));
+                if out.len() > 1 {
+                    out.push(b',');
+                }
+                // Writing a &str into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut out, k);
+                out.push(b':');
+                let _ = serde_json::to_writer(&mut out, v);
             }
         }
-        // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted,
-        // so equal tag sets always produce the same string.
-        serde_json::Value::Object(m).to_string()
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Books one event into a batch.
@@ -144,7 +153,8 @@ impl<'a> Ledger<'a> {
         let band = entry
             .map(|e| e.context_band())
             .unwrap_or(ContextBand::Standard);
-        let dims = self.dims(ev, band);
+        // One hash of the dimensions per event, not one per meter.
+        let cells = batch.cells(self.dims(ev, band));
         let (entry_id, version) = match entry {
             Some(e) => (e.id().to_string(), self.book.version().to_string()),
             None => (String::new(), String::new()),
@@ -170,8 +180,8 @@ impl<'a> Ledger<'a> {
                 ),
                 None => (String::new(), String::new(), None),
             };
-            batch.add(
-                &dims,
+            add(
+                cells,
                 MeterKey {
                     meter: m.as_str(),
                     detail: String::new(),
@@ -213,33 +223,32 @@ impl<'a> Ledger<'a> {
                     },
                 ),
             };
-            batch.add(&dims, meter, amount);
+            add(cells, meter, amount);
         }
 
-        info(batch, &dims, "invocations", 1);
+        info(cells, "invocations", 1);
         if ev.count_source == CountSource::Estimated {
-            info(batch, &dims, "estimated_tokens", ev.tokens.total());
+            info(cells, "estimated_tokens", ev.tokens.total());
         }
         if ev.cache_ttl_assumed {
-            info(
-                batch,
-                &dims,
-                "cache_ttl_assumed_tokens",
-                ev.tokens.cache_write_5m,
-            );
+            info(cells, "cache_ttl_assumed_tokens", ev.tokens.cache_write_5m);
         }
         if ev.count_source == CountSource::None && !ev.guardrail_intervened {
-            info(batch, &dims, "usage_missing_invocations", 1);
+            info(cells, "usage_missing_invocations", 1);
         }
     }
 }
 
-fn info(batch: &mut Batch, dims: &Dims, meter: &'static str, qty: u64) {
+fn add(cells: &mut Cells, meter: MeterKey, amount: Amount) {
+    cells.entry(meter).or_default().add(&amount);
+}
+
+fn info(cells: &mut Cells, meter: &'static str, qty: u64) {
     if qty == 0 {
         return;
     }
-    batch.add(
-        dims,
+    add(
+        cells,
         MeterKey {
             meter,
             detail: String::new(),

@@ -127,6 +127,11 @@ impl<R: Read> Framer<R> {
         if first != b'{' {
             return self.garbage_line();
         }
+        if self.array_mode == Some(false)
+            && let Some((s, e)) = self.ndjson_line()?
+        {
+            return Ok(Some(Frame::Value(&self.buf[s..e])));
+        }
         // Scan one object.
         let mut i = self.start;
         let mut depth: usize = 0;
@@ -215,6 +220,35 @@ impl<R: Read> Framer<R> {
         self.consumed += (e - s) as u64;
         self.start = e;
         Frame::Garbage(&self.buf[s..e])
+    }
+
+    /// NDJSON fast path: when the line at `start` begins with `{`, ends with `}` and has no
+    /// `}{` in it (compact values concatenated without a newline), it is handed out whole
+    /// after one `memchr` for the newline, without the byte-by-byte structural scan; the
+    /// parser validates it, so a broken line is still rejected as one malformed record.
+    /// Returns the line's range in `buf` (consumed), or `None` to leave the line to the
+    /// structural scan (pretty-printed values, a truncated line, no newline before the end
+    /// of the stream).
+    fn ndjson_line(&mut self) -> io::Result<Option<(usize, usize)>> {
+        loop {
+            if let Some(off) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let s = self.start;
+                let mut e = s + off;
+                while e > s && matches!(self.buf[e - 1], b'\r' | b' ' | b'\t') {
+                    e -= 1;
+                }
+                let line = &self.buf[s..e];
+                if line.last() != Some(&b'}') || memchr::memmem::find(line, b"}{").is_some() {
+                    return Ok(None);
+                }
+                self.consumed += (off + 1) as u64;
+                self.start = s + off + 1;
+                return Ok(Some((s, e)));
+            }
+            if self.end - self.start > MAX_RECORD_BYTES || !self.fill()? {
+                return Ok(None);
+            }
+        }
     }
 
     /// Returns everything up to the next newline as garbage.
@@ -308,10 +342,28 @@ mod tests {
 
     #[test]
     fn a_record_with_a_lost_quote_costs_one_record() {
+        // The broken line is framed (NDJSON fast path) and left to the parser to reject.
         let got = frames(b"{\"a\":\"x}\n{\"b\":2}\n");
         assert_eq!(got.len(), 2);
+        assert!(crate::normalize::parse_record(got[0].as_ref().unwrap().as_bytes()).is_err());
+        assert_eq!(got[1], Ok("{\"b\":2}".into()));
+        // Without a closing brace at the end of the line it is garbage, as before.
+        let got = frames(b"{\"a\":\"x\n{\"b\":2}\n");
         assert!(got[0].is_err());
         assert_eq!(got[1], Ok("{\"b\":2}".into()));
+    }
+
+    #[test]
+    fn compact_values_concatenated_on_one_line_are_still_split() {
+        let got = frames(b"{\"a\":1}{\"b\":2}\n{\"c\":3}\n");
+        assert_eq!(
+            got,
+            vec![
+                Ok("{\"a\":1}".into()),
+                Ok("{\"b\":2}".into()),
+                Ok("{\"c\":3}".into())
+            ]
+        );
     }
 
     #[test]

@@ -299,7 +299,7 @@ const UPSERT_ROLLUP: &str = "\
 fn upsert_rollups(
     tx: &Transaction<'_>,
     path: &Path,
-    rollups: &HashMap<Dims, HashMap<MeterKey, Amount>>,
+    rollups: &crate::accounting::Rollups,
 ) -> Result<u64, StoreError> {
     let failed = |source| sqlite_error(path, "upserting rollup cells", source);
     let mut cells: Vec<(&Dims, &MeterKey, &Amount)> = rollups

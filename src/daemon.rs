@@ -121,6 +121,9 @@ impl HealthSink for Telemetry {
     fn error(&self, source: &str, kind: &'static str) {
         self.source_error(source, kind);
     }
+    fn api_call(&self, source: &str, api: &'static str) {
+        Telemetry::api_call(self, source, api);
+    }
 }
 
 /// Runs the daemon until `shutdown` completes. `on_listening` gets the bound address (useful
@@ -406,6 +409,8 @@ impl DaemonSettings {
                 SourceConfig::Stdin(s) => SourceSpec::Stdin {
                     name: s.name.clone(),
                 },
+                SourceConfig::CloudwatchLogs(c) => SourceSpec::CloudWatchLogs(c.spec()),
+                SourceConfig::S3(c) => SourceSpec::S3(c.spec()),
             })
             .collect();
         DaemonSettings {

@@ -25,6 +25,21 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# moto, a fake AWS served on 127.0.0.1, for the AWS source tests (tests/it/aws.rs starts
+# it itself). Installed from PyPI into a venv under target/, reused when present.
+MOTO_VENV=target/moto-venv
+if ! "$MOTO_VENV/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
+  echo "== installing moto[server] into $MOTO_VENV (PyPI)"
+  if ! python3 -m venv --clear "$MOTO_VENV" >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv --clear "$MOTO_VENV"
+  fi
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6'
+fi
+export MOTO_PYTHON="$PWD/$MOTO_VENV/bin/python"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -45,7 +45,10 @@ use crate::store::Durability;
 
 pub use error::{ConfigError, Problem};
 pub use secrets::{AuthCredentials, ResolvedSecrets, Secret};
-pub use source::{DirectorySourceConfig, SourceConfig, StdinSourceConfig};
+pub use source::{
+    CloudWatchLogsSourceConfig, DirectorySourceConfig, S3SourceConfig, SourceConfig,
+    StdinSourceConfig,
+};
 
 /// The whole configuration file. Every section may be left out; its defaults apply.
 ///

@@ -33,6 +33,11 @@ pub enum SourceConfig {
     Directory(DirectorySourceConfig),
     /// `type = "stdin"`: NDJSON records on standard input.
     Stdin(StdinSourceConfig),
+    /// `type = "cloudwatch_logs"`: a CloudWatch Logs log group, tailed with
+    /// `FilterLogEvents`.
+    CloudwatchLogs(CloudWatchLogsSourceConfig),
+    /// `type = "s3"`: the S3 bucket Bedrock delivers invocation logs to.
+    S3(S3SourceConfig),
 }
 
 /// `type = "directory"`: polls a directory tree for new and grown log files.
@@ -68,15 +73,184 @@ pub struct StdinSourceConfig {
     pub name: String,
 }
 
+/// `type = "cloudwatch_logs"`: tails a log group with `FilterLogEvents` from a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchLogsSourceConfig {
+    /// `name`: see [`DirectorySourceConfig::name`].
+    pub name: String,
+    /// `region`: the log group's region, e.g. `us-east-1`. Required.
+    pub region: String,
+    /// `log_group_name`: the group set in Bedrock's logging configuration. Required.
+    pub log_group_name: String,
+    /// `log_stream_name`: the stream Bedrock writes to. Default
+    /// `aws/bedrock/modelinvocations`; `""` reads every stream of the group.
+    #[serde(default = "default_log_stream_name")]
+    pub log_stream_name: String,
+    /// `poll_interval_secs`: seconds between polls, at least 1. Default 30.
+    #[serde(default = "default_cloudwatch_poll_interval_secs")]
+    pub poll_interval_secs: u64,
+    /// `overlap_secs`: how far before the checkpoint each poll reads again for late
+    /// events. Default 300; less than the dedup window.
+    #[serde(default = "default_overlap_secs")]
+    pub overlap_secs: u64,
+    /// `start_from`: where to start without a checkpoint: `month_start` (default) or an
+    /// RFC 3339 time.
+    #[serde(default = "default_start_from")]
+    pub start_from: String,
+    /// `assume_role_arn`: a role to assume with the chain's credentials, e.g. to read
+    /// another account. `""` (default): use the chain's credentials as they are.
+    #[serde(default, with = "super::empty_is_none")]
+    pub assume_role_arn: Option<String>,
+    /// `external_id`: the external id the role's trust policy requires. `""` (default):
+    /// none.
+    #[serde(default, with = "super::empty_is_none")]
+    pub external_id: Option<String>,
+    /// `endpoint_url`: another endpoint than AWS's, for VPC interface endpoints or tests.
+    /// `""` (default): AWS's own.
+    #[serde(default, with = "super::empty_is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `type = "s3"`: lists and reads the log bucket in Bedrock's delivery layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3SourceConfig {
+    /// `name`: see [`DirectorySourceConfig::name`].
+    pub name: String,
+    /// `region`: the bucket's region. Required.
+    pub region: String,
+    /// `bucket`: the bucket name (not an ARN or URL). Required.
+    pub bucket: String,
+    /// `prefix`: the key prefix set in Bedrock's logging configuration, before `AWSLogs/`.
+    /// Default `""`.
+    #[serde(default)]
+    pub prefix: String,
+    /// `poll_interval_secs`: seconds between listings, at least 1. Default 300.
+    #[serde(default = "default_s3_poll_interval_secs")]
+    pub poll_interval_secs: u64,
+    /// `relist_hours`: hours before the newest hour read that each poll lists again, for
+    /// objects delivered late. Default 2; at most 168.
+    #[serde(default = "default_relist_hours")]
+    pub relist_hours: u32,
+    /// `start_from`: see [`CloudWatchLogsSourceConfig::start_from`].
+    #[serde(default = "default_start_from")]
+    pub start_from: String,
+    /// `assume_role_arn`: a role to assume with the chain's credentials, e.g. to read
+    /// another account. `""` (default): use the chain's credentials as they are.
+    #[serde(default, with = "super::empty_is_none")]
+    pub assume_role_arn: Option<String>,
+    /// `external_id`: the external id the role's trust policy requires. `""` (default):
+    /// none.
+    #[serde(default, with = "super::empty_is_none")]
+    pub external_id: Option<String>,
+    /// `endpoint_url`: another endpoint than AWS's, for VPC interface endpoints or tests.
+    /// `""` (default): AWS's own.
+    #[serde(default, with = "super::empty_is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Default of `log_stream_name`.
+fn default_log_stream_name() -> String {
+    "aws/bedrock/modelinvocations".to_string()
+}
+
+/// Default of `poll_interval_secs` for CloudWatch Logs sources.
+fn default_cloudwatch_poll_interval_secs() -> u64 {
+    30
+}
+
+/// Default of `poll_interval_secs` for S3 sources.
+fn default_s3_poll_interval_secs() -> u64 {
+    300
+}
+
+/// Default of `overlap_secs`.
+fn default_overlap_secs() -> u64 {
+    300
+}
+
+/// Default of `relist_hours`.
+fn default_relist_hours() -> u32 {
+    2
+}
+
+/// Default of `start_from`.
+fn default_start_from() -> String {
+    "month_start".to_string()
+}
+
+/// The runtime AWS settings of a source.
+fn aws_settings(
+    region: &str,
+    assume_role_arn: &Option<String>,
+    external_id: &Option<String>,
+    endpoint_url: &Option<String>,
+) -> crate::sources::aws::AwsSettings {
+    crate::sources::aws::AwsSettings {
+        region: region.to_string(),
+        assume_role_arn: assume_role_arn.clone(),
+        external_id: external_id.clone(),
+        endpoint_url: endpoint_url.clone(),
+    }
+}
+
+/// `start_from` as the runtime type; a validated config always parses.
+fn start_from(s: &str) -> crate::sources::aws::StartFrom {
+    crate::sources::aws::StartFrom::parse(s).unwrap_or(crate::sources::aws::StartFrom::MonthStart)
+}
+
+impl CloudWatchLogsSourceConfig {
+    /// The runtime spec.
+    pub fn spec(&self) -> crate::sources::cloudwatch_logs::CloudWatchLogsSpec {
+        crate::sources::cloudwatch_logs::CloudWatchLogsSpec {
+            name: self.name.clone(),
+            aws: aws_settings(
+                &self.region,
+                &self.assume_role_arn,
+                &self.external_id,
+                &self.endpoint_url,
+            ),
+            log_group: self.log_group_name.clone(),
+            log_stream: (!self.log_stream_name.is_empty()).then(|| self.log_stream_name.clone()),
+            poll_interval: Duration::from_secs(self.poll_interval_secs),
+            overlap: Duration::from_secs(self.overlap_secs),
+            start_from: start_from(&self.start_from),
+        }
+    }
+}
+
+impl S3SourceConfig {
+    /// The runtime spec.
+    pub fn spec(&self) -> crate::sources::s3::S3Spec {
+        crate::sources::s3::S3Spec {
+            name: self.name.clone(),
+            aws: aws_settings(
+                &self.region,
+                &self.assume_role_arn,
+                &self.external_id,
+                &self.endpoint_url,
+            ),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+            poll_interval: Duration::from_secs(self.poll_interval_secs),
+            relist_hours: self.relist_hours,
+            start_from: start_from(&self.start_from),
+        }
+    }
+}
+
 impl SourceConfig {
     /// The valid `type` values, in the order they are listed in messages.
-    pub const TYPES: &'static [&'static str] = &["directory", "stdin"];
+    pub const TYPES: &'static [&'static str] = &["directory", "stdin", "cloudwatch_logs", "s3"];
 
     /// The source's `name`.
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Directory(c) => &c.name,
             SourceConfig::Stdin(c) => &c.name,
+            SourceConfig::CloudwatchLogs(c) => &c.name,
+            SourceConfig::S3(c) => &c.name,
         }
     }
 
@@ -85,6 +259,8 @@ impl SourceConfig {
         match self {
             SourceConfig::Directory(_) => "directory",
             SourceConfig::Stdin(_) => "stdin",
+            SourceConfig::CloudwatchLogs(_) => "cloudwatch_logs",
+            SourceConfig::S3(_) => "s3",
         }
     }
 
@@ -99,6 +275,30 @@ impl SourceConfig {
             }),
             SourceConfig::Stdin(StdinSourceConfig {
                 name: "stdin".to_string(),
+            }),
+            SourceConfig::CloudwatchLogs(CloudWatchLogsSourceConfig {
+                name: "cloudwatch".to_string(),
+                region: "us-east-1".to_string(),
+                log_group_name: "/aws/bedrock/modelinvocations".to_string(),
+                log_stream_name: default_log_stream_name(),
+                poll_interval_secs: default_cloudwatch_poll_interval_secs(),
+                overlap_secs: default_overlap_secs(),
+                start_from: default_start_from(),
+                assume_role_arn: None,
+                external_id: None,
+                endpoint_url: None,
+            }),
+            SourceConfig::S3(S3SourceConfig {
+                name: "s3-bucket".to_string(),
+                region: "us-east-1".to_string(),
+                bucket: "my-bedrock-logs".to_string(),
+                prefix: String::new(),
+                poll_interval_secs: default_s3_poll_interval_secs(),
+                relist_hours: default_relist_hours(),
+                start_from: default_start_from(),
+                assume_role_arn: None,
+                external_id: None,
+                endpoint_url: None,
             }),
         ]
     }
@@ -138,6 +338,8 @@ impl SourceConfig {
         match type_name.as_str() {
             "directory" => variant(&path, value).map(SourceConfig::Directory),
             "stdin" => variant(&path, value).map(SourceConfig::Stdin),
+            "cloudwatch_logs" => variant(&path, value).map(SourceConfig::CloudwatchLogs),
+            "s3" => variant(&path, value).map(SourceConfig::S3),
             other => Err(Problem::new(
                 type_path,
                 format!(

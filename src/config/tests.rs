@@ -161,7 +161,10 @@ const BAD: &[(&str, &[&str])] = &[
     ),
     (
         "unknown-source-type",
-        &["sources[0].type: unknown source type `s3_bucket`; valid types: `directory`, `stdin`"],
+        &[
+            "sources[0].type: unknown source type `s3_bucket`; valid types: `directory`, \
+             `stdin`, `cloudwatch_logs`, `s3`",
+        ],
     ),
     (
         "source-without-type",
@@ -188,6 +191,35 @@ const BAD: &[(&str, &[&str])] = &[
         "two-stdin-sources",
         &[
             "sources[1].type: only one stdin source is allowed (there is one standard input), and sources[0] is one already",
+        ],
+    ),
+    (
+        "cloudwatch-source-without-log-group",
+        &["sources[0].log_group_name: missing required key `log_group_name` in sources[0]"],
+    ),
+    (
+        "cloudwatch-overlap-longer-than-dedup-window",
+        &[
+            "sources[0].overlap_secs: must be less than the dedup window (store.dedup_window_hours = 1 is 3600 s)",
+        ],
+    ),
+    (
+        "s3-source-with-bad-values",
+        &[
+            "7 problems:",
+            "sources[0].region: `US East 1` is not an AWS region",
+            "sources[0].external_id: is set but assume_role_arn is not",
+            "sources[0].endpoint_url: `localhost:5000` is not an http:// or https:// URL",
+            "sources[0].start_from: `last week` is neither \"month_start\" nor an RFC 3339 time",
+            "sources[0].bucket: `s3://my-bedrock-logs/AWSLogs/` is not a bucket name",
+            "sources[0].prefix: is the key prefix before AWSLogs/",
+            "sources[0].relist_hours: expected 0 to 168 (a week), got 500",
+        ],
+    ),
+    (
+        "two-sources-reading-one-log-group",
+        &[
+            "sources[1].log_group_name: sources[0] already reads log group /aws/bedrock/modelinvocations in us-east-1",
         ],
     ),
     (

@@ -17,6 +17,9 @@ const MAX_SOURCE_NAME_CHARS: usize = 64;
 /// window only grows the file; checkpoints already prevent re-reading old files.
 const MAX_DEDUP_WINDOW_HOURS: u32 = 8760;
 
+/// The most hours an S3 source re-lists each poll.
+const MAX_RELIST_HOURS: u32 = 168;
+
 /// The words `logging.level` accepts on its own.
 const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
 
@@ -306,6 +309,7 @@ impl Config {
     fn check_sources(&self, out: &mut Vec<Problem>) {
         let mut names: HashMap<&str, usize> = HashMap::new();
         let mut stdin: Option<usize> = None;
+        let mut aws_keys: HashMap<String, usize> = HashMap::new();
         for (i, source) in self.sources.iter().enumerate() {
             let at = |key: &str| format!("sources[{i}].{key}");
             let name = source.name();
@@ -336,6 +340,112 @@ impl Config {
                     }
                     if d.poll_interval_secs == 0 {
                         out.push(Problem::new(at("poll_interval_secs"), "must be at least 1"));
+                    }
+                }
+                SourceConfig::CloudwatchLogs(c) => {
+                    check_aws(
+                        &at,
+                        &c.region,
+                        &c.assume_role_arn,
+                        &c.external_id,
+                        &c.endpoint_url,
+                        &c.start_from,
+                        out,
+                    );
+                    if c.log_group_name.trim().is_empty() {
+                        out.push(Problem::new(
+                            at("log_group_name"),
+                            "is empty; set the log group named in Bedrock's logging settings, \
+                             e.g. \"/aws/bedrock/modelinvocations\"",
+                        ));
+                    }
+                    if c.poll_interval_secs == 0 {
+                        out.push(Problem::new(at("poll_interval_secs"), "must be at least 1"));
+                    }
+                    let window = u64::from(self.store.dedup_window_hours) * 3600;
+                    if c.overlap_secs >= window {
+                        out.push(Problem::new(
+                            at("overlap_secs"),
+                            format!(
+                                "must be less than the dedup window (store.dedup_window_hours = \
+                                 {} is {window} s), or events read again could be counted twice; \
+                                 the default is 300",
+                                self.store.dedup_window_hours
+                            ),
+                        ));
+                    }
+                    let key = c.spec().checkpoint_key();
+                    if let Some(first) = aws_keys.insert(format!("cloudwatch_logs:{key}"), i) {
+                        out.push(Problem::new(
+                            at("log_group_name"),
+                            format!(
+                                "sources[{first}] already reads log group {} in {}; two sources \
+                                 would share one checkpoint",
+                                c.log_group_name, c.region
+                            ),
+                        ));
+                    }
+                }
+                SourceConfig::S3(c) => {
+                    check_aws(
+                        &at,
+                        &c.region,
+                        &c.assume_role_arn,
+                        &c.external_id,
+                        &c.endpoint_url,
+                        &c.start_from,
+                        out,
+                    );
+                    if !is_bucket_name(&c.bucket) {
+                        out.push(Problem::new(
+                            at("bucket"),
+                            format!(
+                                "`{}` is not a bucket name; write the name only (3 to 63 of a-z, \
+                                 0-9, . and -), not an ARN or s3:// URL, e.g. \"my-bedrock-logs\"",
+                                c.bucket
+                            ),
+                        ));
+                    }
+                    if c.prefix.contains("AWSLogs") {
+                        out.push(Problem::new(
+                            at("prefix"),
+                            "is the key prefix before AWSLogs/ (as set in Bedrock's logging \
+                             settings); leave AWSLogs/… out",
+                        ));
+                    }
+                    if c.poll_interval_secs == 0 {
+                        out.push(Problem::new(at("poll_interval_secs"), "must be at least 1"));
+                    }
+                    if c.relist_hours > MAX_RELIST_HOURS {
+                        out.push(Problem::new(
+                            at("relist_hours"),
+                            format!(
+                                "expected 0 to {MAX_RELIST_HOURS} (a week), got {}; the default \
+                                 is 2",
+                                c.relist_hours
+                            ),
+                        ));
+                    }
+                    let spec = c.spec();
+                    let key = format!(
+                        "s3:{}:{}{}",
+                        spec.aws.role_account().unwrap_or_default(),
+                        c.bucket,
+                        spec.base()
+                    );
+                    if let Some(first) = aws_keys.insert(key, i) {
+                        out.push(Problem::new(
+                            at("bucket"),
+                            format!(
+                                "sources[{first}] already reads {}{}; remove one of them",
+                                c.bucket,
+                                if c.prefix.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" under {}", c.prefix)
+                                }
+                            ),
+                        ));
                     }
                 }
                 SourceConfig::Stdin(_) => match stdin {
@@ -375,6 +485,92 @@ fn tag_key_problem(key: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The checks common to AWS sources.
+fn check_aws(
+    at: &dyn Fn(&str) -> String,
+    region: &str,
+    assume_role_arn: &Option<String>,
+    external_id: &Option<String>,
+    endpoint_url: &Option<String>,
+    start_from: &str,
+    out: &mut Vec<Problem>,
+) {
+    if !is_region(region) {
+        out.push(Problem::new(
+            at("region"),
+            format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
+        ));
+    }
+    if let Some(arn) = assume_role_arn {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "iam"
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && parts[5].starts_with("role/")
+            && parts[5].len() > 5;
+        if !ok {
+            out.push(Problem::new(
+                at("assume_role_arn"),
+                format!(
+                    "`{arn}` is not a role ARN; write e.g. \
+                     \"arn:aws:iam::123456789012:role/BedrockMeterRead\""
+                ),
+            ));
+        }
+    }
+    if external_id.is_some() && assume_role_arn.is_none() {
+        out.push(Problem::new(
+            at("external_id"),
+            "is set but assume_role_arn is not, so it would be ignored; set the role or remove \
+             the key",
+        ));
+    }
+    if let Some(url) = endpoint_url {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+            out.push(Problem::new(
+                at("endpoint_url"),
+                format!(
+                    "`{url}` is not an http:// or https:// URL; write e.g. \
+                     \"https://vpce-0123-abcd.logs.us-east-1.vpce.amazonaws.com\", or \"\" for \
+                     AWS's own endpoint"
+                ),
+            ));
+        }
+    }
+    if let Err(why) = crate::sources::aws::StartFrom::parse(start_from) {
+        out.push(Problem::new(at("start_from"), why));
+    }
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, …: lowercase words and a
+/// number, joined by `-`.
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An S3 bucket name: 3 to 63 of `a-z 0-9 . -`, starting and ending with a letter or digit.
+fn is_bucket_name(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// `[a-z0-9_-]{1,64}`.

@@ -3,13 +3,17 @@
 //! Owns: discovering inputs (local files and directories in the S3 delivery layout), gzip
 //! detection by magic bytes, framing a byte stream into JSON records, unwrapping
 //! `aws logs filter-log-events` output, naming each input for checkpoints, and the daemon's
-//! source threads (watched directory, stdin, the demo's synthetic traffic), each feeding the
-//! writer through a bounded channel. Must not: price, write SQLite, or log record contents.
+//! source threads (watched directory, stdin, CloudWatch Logs, an S3 log bucket, the demo's
+//! synthetic traffic), each feeding the writer through a bounded channel. Only [`aws`]
+//! uses the AWS SDK. Must not: price, write SQLite, or log record contents.
 //! A source that fails is retried with backoff and reported through [`HealthSink`]; it never
 //! takes the process down.
+pub mod aws;
+pub mod cloudwatch_logs;
 pub mod directory;
 pub mod files;
 pub mod framing;
+pub mod s3;
 pub mod stdin;
 pub mod synthetic;
 
@@ -32,6 +36,11 @@ pub trait HealthSink: Send + Sync {
     fn success(&self, source: &str, at: DateTime<Utc>, lag_secs: Option<f64>);
     /// A failure of a bounded kind (`unreadable`, `truncated_gzip`, `io`, `panic`, …).
     fn error(&self, source: &str, kind: &'static str);
+    /// A call to a paid or rate-limited API (`FilterLogEvents`, `ListObjectsV2`,
+    /// `GetObject`) was made. The default logs it at debug level.
+    fn api_call(&self, source: &str, api: &'static str) {
+        tracing::debug!(source, api, "API call.");
+    }
 }
 
 /// A health sink that drops everything (tests, one-shot runs).
@@ -56,6 +65,9 @@ pub enum SourceError {
     /// Reading checkpoints failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An AWS call failed (credentials, access, a missing log group or bucket, …).
+    #[error(transparent)]
+    Aws(#[from] aws::AwsError),
 }
 
 impl SourceError {
@@ -64,6 +76,7 @@ impl SourceError {
             SourceError::Closed => "closed",
             SourceError::Io(_) => "io",
             SourceError::Store(_) => "store",
+            SourceError::Aws(e) => e.kind(),
         }
     }
 }
@@ -140,6 +153,11 @@ impl SourceContext {
         self.health.error(&self.name, kind);
     }
 
+    /// Reports a call to an AWS API.
+    pub fn api_call(&self, api: &'static str) {
+        self.health.api_call(&self.name, api);
+    }
+
     /// Sleeps up to `d`, waking early on shutdown.
     pub fn sleep(&self, d: Duration) {
         let step = Duration::from_millis(50);
@@ -164,6 +182,10 @@ pub enum SourceSpec {
     },
     /// Generated traffic for the demo.
     Synthetic(synthetic::SyntheticSpec),
+    /// A CloudWatch Logs log group, tailed with `FilterLogEvents`.
+    CloudWatchLogs(cloudwatch_logs::CloudWatchLogsSpec),
+    /// An S3 bucket in Bedrock's delivery layout.
+    S3(s3::S3Spec),
 }
 
 impl SourceSpec {
@@ -173,6 +195,8 @@ impl SourceSpec {
             SourceSpec::Directory(d) => &d.name,
             SourceSpec::Stdin { name } => name,
             SourceSpec::Synthetic(s) => &s.name,
+            SourceSpec::CloudWatchLogs(s) => &s.name,
+            SourceSpec::S3(s) => &s.name,
         }
     }
 }
@@ -188,6 +212,8 @@ pub fn spawn(spec: SourceSpec, cx: SourceContext) -> std::io::Result<std::thread
                 SourceSpec::Directory(d) => directory::run(d, &cx),
                 SourceSpec::Stdin { .. } => stdin::run(std::io::stdin().lock(), &cx),
                 SourceSpec::Synthetic(s) => synthetic::run(s, &cx),
+                SourceSpec::CloudWatchLogs(s) => cloudwatch_logs::run(s, &cx),
+                SourceSpec::S3(s) => s3::run(s, &cx),
             }));
             match result {
                 Ok(Ok(())) => {

@@ -3,6 +3,8 @@
 /// Shared helpers: paths, fixture corpus generation, running the binary.
 mod util;
 
+/// AWS sources against a real moto server: CloudWatch Logs and S3, restarts, late data.
+mod aws;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.

@@ -22,6 +22,7 @@ struct SourceHealth {
     last_success: Option<DateTime<Utc>>,
     lag_secs: Option<f64>,
     errors: BTreeMap<&'static str, u64>,
+    api_calls: BTreeMap<&'static str, u64>,
 }
 
 /// Commit statistics since the process started.
@@ -111,6 +112,12 @@ impl Telemetry {
     /// Does not change whether the source is up.
     pub fn source_error(&self, name: &str, kind: &'static str) {
         self.source(name, |h| *h.errors.entry(kind).or_default() += 1);
+    }
+
+    /// Counts a call to a paid or rate-limited AWS API (`FilterLogEvents`, `ListObjectsV2`,
+    /// `GetObject`, …) made by a source: the meter's own cost, visible.
+    pub fn api_call(&self, name: &str, api: &'static str) {
+        self.source(name, |h| *h.api_calls.entry(api).or_default() += 1);
     }
 
     fn source(&self, name: &str, f: impl FnOnce(&mut SourceHealth)) {
@@ -219,6 +226,24 @@ impl Telemetry {
                     name,
                     "",
                     &[("source", s), ("kind", kind)],
+                    Value::Int(*n),
+                );
+            }
+        }
+        let name = "bedrock_meter_aws_api_calls_total";
+        text::header(
+            out,
+            name,
+            Kind::Counter,
+            "AWS API calls made by sources since the process started, by API (they are billed).",
+        );
+        for (s, h) in &sources {
+            for (api, n) in &h.api_calls {
+                text::sample(
+                    out,
+                    name,
+                    "",
+                    &[("source", s), ("api", api)],
                     Value::Int(*n),
                 );
             }

@@ -654,7 +654,7 @@ fn every_family_has_help_and_type_and_one_block() {
             assert!(name.starts_with(family), "{name} outside its family block");
         }
     }
-    assert_eq!(families.len(), 22, "{families:?}");
+    assert_eq!(families.len(), 23, "{families:?}");
 }
 
 #[test]

@@ -186,12 +186,24 @@ pub fn checkpoint_key(p: &Path) -> io::Result<String> {
 
 /// Opens a file for reading, decompressing gzip (detected by its magic bytes, including
 /// multi-member streams) on the fly.
-pub fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
-    let mut f = File::open(path)?;
+pub fn open(path: &Path) -> io::Result<Box<dyn Read>> {
+    decode(File::open(path)?)
+}
+
+/// Wraps a stream in a gzip decoder when it starts with the gzip magic bytes (multi-member
+/// streams too); otherwise returns it as it is.
+pub fn decode<'a, R: Read + 'a>(mut r: R) -> io::Result<Box<dyn Read + 'a>> {
     let mut magic = [0u8; 2];
-    let n = read_up_to(&mut f, &mut magic)?;
-    let head = io::Cursor::new(magic[..n].to_vec());
-    let chained = head.chain(f);
+    let mut n = 0;
+    while n < 2 {
+        match r.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let chained = io::Cursor::new(magic[..n].to_vec()).chain(r);
     if n == 2 && magic == [0x1f, 0x8b] {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
             BufReader::with_capacity(256 * 1024, chained),
@@ -284,6 +296,26 @@ pub fn read_file<S: FileSink>(
     sink: &mut S,
     progress: &dyn Fn(u64),
 ) -> Result<FileEnd, S::Error> {
+    let reader = match open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "Cannot open file.");
+            return Ok(FileEnd::Unreadable);
+        }
+    };
+    read_frames(reader, skip, every, sink, progress)
+}
+
+/// Reads an already opened (and, if it was gzip, decompressed) stream into a sink, with the
+/// same positions, checkpoints and failure labels as [`read_file`]. `progress` gets the
+/// bytes read so far.
+pub fn read_frames<R: Read, S: FileSink>(
+    reader: R,
+    skip: u64,
+    every: u64,
+    sink: &mut S,
+    progress: &dyn Fn(u64),
+) -> Result<FileEnd, S::Error> {
     use crate::sources::framing::{Frame, Framer};
     struct Counting<R> {
         inner: R,
@@ -296,13 +328,6 @@ pub fn read_file<S: FileSink>(
             Ok(k)
         }
     }
-    let reader = match open(path) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "Cannot open file.");
-            return Ok(FileEnd::Unreadable);
-        }
-    };
     let mut framer = Framer::new(Counting {
         inner: reader,
         n: 0,
@@ -317,7 +342,7 @@ pub fn read_file<S: FileSink>(
             Ok(Some(fr)) => fr,
             Ok(None) => break,
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "File ends early.");
+                tracing::warn!(error = %e, "Input ends early.");
                 let msg = e.to_string();
                 end = if e.kind() == io::ErrorKind::UnexpectedEof
                     || msg.contains("corrupt deflate")

@@ -13,17 +13,20 @@
 //! whose ETag changed is read again from the start; the request-id dedup window drops what
 //! was counted before.
 //!
+//! [`list_backfill`] lists the same layout for `ingest s3://…`, restricted to a range of
+//! hours; the command reads the objects with [`read_stream`] and keeps the same
+//! checkpoints, so the daemon and a backfill never count an object twice.
+//!
 //! Owns: listing order, the relist window, the object checkpoints. Must not: call the AWS
 //! SDK directly (that is [`super::aws`]), or log object contents.
 use super::aws::{self, AwsError, AwsSettings, ListQuery, ObjectInfo, ObjectStoreApi, StartFrom};
-use super::files::{FileEnd, FileSink, log_events_messages};
-use super::framing::{Frame, Framer};
+use super::files::{FileEnd, FileSink};
 use super::{SourceContext, SourceError};
 use crate::accounting::Checkpoint;
 use crate::pipeline::{Item, SourceChunk};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
-use std::io::{self, BufReader, Read};
+use std::io::Read;
 use std::time::Duration;
 
 /// The checkpoint source kind.
@@ -52,17 +55,22 @@ pub struct S3Spec {
     pub start_from: StartFrom,
 }
 
+/// `<prefix>AWSLogs/`, with a `/` between a non-empty prefix and `AWSLogs`.
+fn base_of(prefix: &str) -> String {
+    let p = prefix.trim_start_matches('/');
+    if p.is_empty() {
+        "AWSLogs/".to_string()
+    } else if p.ends_with('/') {
+        format!("{p}AWSLogs/")
+    } else {
+        format!("{p}/AWSLogs/")
+    }
+}
+
 impl S3Spec {
     /// `<prefix>AWSLogs/`, with a `/` between a non-empty prefix and `AWSLogs`.
     pub fn base(&self) -> String {
-        let p = self.prefix.trim_start_matches('/');
-        if p.is_empty() {
-            "AWSLogs/".to_string()
-        } else if p.ends_with('/') {
-            format!("{p}AWSLogs/")
-        } else {
-            format!("{p}/AWSLogs/")
-        }
+        base_of(&self.prefix)
     }
 
     fn checkpoint_key(&self, key: &str) -> String {
@@ -102,14 +110,7 @@ fn key_kind(base: &str, key: &str) -> KeyKind {
     if parts.len() != 8 || parts[7].is_empty() {
         return KeyKind::Other;
     }
-    let num = |s: &str| s.parse::<u32>().ok();
-    let hour = match (num(parts[3]), num(parts[4]), num(parts[5]), num(parts[6])) {
-        (Some(y), Some(m), Some(d), Some(h)) if h < 24 => NaiveDate::from_ymd_opt(y as i32, m, d)
-            .and_then(|d| d.and_hms_opt(h, 0, 0))
-            .map(|t| t.and_utc().timestamp()),
-        _ => None,
-    };
-    match hour {
+    match parse_hour(&parts[3..7]) {
         Some(hour) => KeyKind::Log {
             region_prefix: format!("{base}{}/{}/{}/", parts[0], parts[1], parts[2]),
             hour,
@@ -118,12 +119,199 @@ fn key_kind(base: &str, key: &str) -> KeyKind {
     }
 }
 
+/// The hour (unix seconds) of `YYYY`, `MM`, `DD`, `HH` path parts.
+fn parse_hour(parts: &[&str]) -> Option<i64> {
+    let num = |s: &str| s.parse::<u32>().ok();
+    match parts {
+        [y, m, d, h] => match (num(y), num(m), num(d), num(h)) {
+            (Some(y), Some(m), Some(d), Some(h)) if h < 24 => {
+                NaiveDate::from_ymd_opt(y as i32, m, d)
+                    .and_then(|d| d.and_hms_opt(h, 0, 0))
+                    .map(|t| t.and_utc().timestamp())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The hour (unix seconds) of any key under `base` in the delivery layout (log objects and
+/// `data/` sidecars alike).
+fn layout_hour(base: &str, key: &str) -> Option<i64> {
+    let parts: Vec<&str> = key.strip_prefix(base)?.split('/').collect();
+    if parts.len() < 8 || parts[1] != "BedrockModelInvocationLogs" {
+        return None;
+    }
+    parse_hour(&parts[3..7])
+}
+
 /// `YYYY/MM/DD/HH` of an hour (unix seconds).
 fn hour_path(hour: i64) -> String {
     DateTime::<Utc>::from_timestamp(hour, 0)
         .unwrap_or_default()
         .format("%Y/%m/%d/%H")
         .to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// Backfill listing (the `ingest s3://…` command)
+
+/// An `s3://<bucket>/<prefix>` location given to `ingest`. The prefix is the one configured
+/// in Bedrock's logging settings (before `AWSLogs/`), or a deeper one that ends in or
+/// goes below `AWSLogs/` (e.g. `…/AWSLogs/123456789012/`) to read only part of the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix (may be empty).
+    pub prefix: String,
+}
+
+impl S3Url {
+    /// `None` if `s` is not an `s3://` URL; an error if it is one without a bucket.
+    pub fn parse(s: &str) -> Option<Result<S3Url, String>> {
+        let rest = s.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Some(Err(format!(
+                "`{s}` names no bucket; write s3://<bucket>/<prefix>"
+            )));
+        }
+        Some(Ok(S3Url {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        }))
+    }
+
+    /// (`<…>AWSLogs/` to list from, the prefix every key read must start with).
+    fn base_and_filter(&self) -> (String, String) {
+        let p = self.prefix.trim_start_matches('/');
+        if let Some(i) = p.find("AWSLogs/") {
+            (p[..i + "AWSLogs/".len()].to_string(), p.to_string())
+        } else if p == "AWSLogs" || p.ends_with("/AWSLogs") {
+            let b = format!("{p}/");
+            (b.clone(), b)
+        } else {
+            let b = base_of(p);
+            (b.clone(), b)
+        }
+    }
+
+    /// The checkpoint key of an object of this bucket (the same as the daemon's S3 source
+    /// uses, so neither reads again what the other committed).
+    pub fn checkpoint_key(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+/// The objects a backfill reads, and what it passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backfill {
+    /// Log objects to read, in key order (time order per account and region).
+    pub objects: Vec<ObjectInfo>,
+    /// Objects passed over, by the reasons local ingest uses (`data_object`,
+    /// `permission_check`, `empty`, `not_a_log_file`).
+    pub skipped: Vec<(String, &'static str)>,
+    /// `ListObjectsV2` calls made.
+    pub list_calls: u64,
+}
+
+/// Lists the log objects under `url` of every hour that overlaps `[from, to)` (all hours
+/// when unset). Only the hour prefixes in the range are listed: each region's listing
+/// starts after the first hour (`StartAfter`) and stops at the first key past the last.
+pub fn list_backfill<A: ObjectStoreApi>(
+    api: &A,
+    url: &S3Url,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Backfill, AwsError> {
+    let (base, filter) = url.base_and_filter();
+    let from_hour = from.map(|t| {
+        let t = t.timestamp();
+        t - t.rem_euclid(3600)
+    });
+    let to = to.map(|t| t.timestamp());
+    let in_range = |h: i64| from_hour.is_none_or(|f| h >= f) && to.is_none_or(|t| h < t);
+    // A prefix is worth listing if it is above the filter or inside it.
+    let wanted = |p: &str| p.starts_with(&filter) || filter.starts_with(p);
+    let mut out = Backfill::default();
+    let mut regions = Vec::new();
+    let (accounts, top) = list_level(api, &url.bucket, &base, &mut out.list_calls)?;
+    for obj in top {
+        if key_kind(&base, &obj.key) == KeyKind::PermissionCheck {
+            out.skipped.push((obj.key, "permission_check"));
+        }
+    }
+    for account in accounts.iter().filter(|p| wanted(p)) {
+        let logs = format!("{account}BedrockModelInvocationLogs/");
+        if !wanted(&logs) {
+            continue;
+        }
+        let (r, _) = list_level(api, &url.bucket, &logs, &mut out.list_calls)?;
+        regions.extend(r.into_iter().filter(|p| wanted(p)));
+    }
+    for region_prefix in regions {
+        let mut q = ListQuery {
+            bucket: url.bucket.clone(),
+            prefix: region_prefix.clone(),
+            delimiter: None,
+            // Every key of that hour sorts after `…/YYYY/MM/DD/HH`.
+            start_after: from_hour.map(|h| format!("{region_prefix}{}", hour_path(h))),
+            continuation_token: None,
+        };
+        'pages: loop {
+            out.list_calls += 1;
+            let page = api.list_page(&q)?;
+            for obj in page.objects {
+                let hour = layout_hour(&base, &obj.key);
+                if hour.is_some_and(|h| to.is_some_and(|t| h >= t)) {
+                    break 'pages;
+                }
+                if !obj.key.starts_with(&filter) || !hour.is_some_and(in_range) {
+                    continue;
+                }
+                match key_kind(&base, &obj.key) {
+                    KeyKind::Log { .. } if obj.size == 0 => out.skipped.push((obj.key, "empty")),
+                    KeyKind::Log { .. } => out.objects.push(obj),
+                    KeyKind::Data => out.skipped.push((obj.key, "data_object")),
+                    KeyKind::PermissionCheck => out.skipped.push((obj.key, "permission_check")),
+                    KeyKind::Other => out.skipped.push((obj.key, "not_a_log_file")),
+                }
+            }
+            match page.continuation_token {
+                Some(t) => q.continuation_token = Some(t),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The prefixes and the objects one level under `prefix`.
+fn list_level<A: ObjectStoreApi>(
+    api: &A,
+    bucket: &str,
+    prefix: &str,
+    calls: &mut u64,
+) -> Result<(Vec<String>, Vec<ObjectInfo>), AwsError> {
+    let mut q = ListQuery {
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        delimiter: Some("/".to_string()),
+        start_after: None,
+        continuation_token: None,
+    };
+    let (mut prefixes, mut objects) = (Vec::new(), Vec::new());
+    loop {
+        *calls += 1;
+        let page = api.list_page(&q)?;
+        prefixes.extend(page.prefixes);
+        objects.extend(page.objects);
+        match page.continuation_token {
+            Some(t) => q.continuation_token = Some(t),
+            None => return Ok((prefixes, objects)),
+        }
+    }
 }
 
 /// Reads the bucket until stopped.
@@ -417,29 +605,6 @@ impl FileSink for ToChannel<'_> {
     }
 }
 
-/// Wraps a stream in a gzip decoder when it starts with the gzip magic bytes (multi-member
-/// streams too); otherwise returns it as it is.
-pub fn decode<'a, R: Read + 'a>(mut r: R) -> io::Result<Box<dyn Read + 'a>> {
-    let mut magic = [0u8; 2];
-    let mut n = 0;
-    while n < 2 {
-        match r.read(&mut magic[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let chained = io::Cursor::new(magic[..n].to_vec()).chain(r);
-    if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(256 * 1024, chained),
-        )))
-    } else {
-        Ok(Box::new(chained))
-    }
-}
-
 /// Reads one object's stream into a sink, skipping the first `skip` items (already
 /// accounted for by a checkpoint); the same framing and positions as
 /// [`super::files::read_file`], for a stream instead of a path.
@@ -449,7 +614,7 @@ pub fn read_stream<R: Read, S: FileSink>(
     every: u64,
     sink: &mut S,
 ) -> Result<FileEnd, S::Error> {
-    let reader = match decode(stream) {
+    let reader = match super::files::decode(stream) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "Cannot read the object.");
@@ -457,64 +622,7 @@ pub fn read_stream<R: Read, S: FileSink>(
             return Ok(FileEnd::ReadError);
         }
     };
-    let mut framer = Framer::new(reader);
-    let every = every.max(1);
-    let (mut position, mut since) = (0u64, 0u64);
-    let mut first = true;
-    let mut end = FileEnd::Complete;
-    loop {
-        let frame = match framer.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let msg = e.to_string();
-                end = if e.kind() == io::ErrorKind::UnexpectedEof
-                    || msg.contains("deflate")
-                    || msg.contains("invalid gzip")
-                {
-                    FileEnd::TruncatedGzip
-                } else {
-                    FileEnd::ReadError
-                };
-                tracing::warn!(error = %e, "Object ends early.");
-                break;
-            }
-        };
-        match frame {
-            Frame::Garbage(_) => {
-                position += 1;
-                if position > skip {
-                    sink.garbage();
-                    since += 1;
-                }
-            }
-            Frame::Value(bytes) => match first.then(|| log_events_messages(bytes)).flatten() {
-                Some(messages) => {
-                    for m in messages {
-                        position += 1;
-                        if position > skip {
-                            sink.record(m.as_bytes());
-                            since += 1;
-                        }
-                    }
-                }
-                None => {
-                    position += 1;
-                    if position > skip {
-                        sink.record(bytes);
-                        since += 1;
-                    }
-                }
-            },
-        }
-        first = false;
-        if since >= every {
-            since = 0;
-            sink.reached(position, false)?;
-        }
-    }
-    sink.reached(position.max(skip), end == FileEnd::Complete)?;
-    Ok(end)
+    super::files::read_frames(reader, skip, every, sink, &|_| {})
 }
 
 #[cfg(test)]
@@ -525,6 +633,7 @@ mod tests {
     use chrono::TimeZone;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
+    use std::io;
     use std::io::Write;
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
@@ -748,6 +857,65 @@ mod tests {
         assert_eq!(end, FileEnd::TruncatedGzip);
         assert!(sink.records > 0 && sink.records < 2500);
         assert!(!sink.reached.last().unwrap().1);
+    }
+
+    #[test]
+    fn a_backfill_lists_only_the_hours_asked_for() {
+        let rec = "{\"requestId\":\"r1\"}".to_string();
+        let region = "logs/AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1";
+        let fake = Fake {
+            objects: RefCell::new(BTreeMap::new()),
+            gets: RefCell::new(Vec::new()),
+        };
+        {
+            let mut o = fake.objects.borrow_mut();
+            for h in ["06", "07", "08"] {
+                o.insert(
+                    format!("{region}/2026/11/03/{h}/a.json.gz"),
+                    gz(std::slice::from_ref(&rec)),
+                );
+                o.insert(
+                    format!("{region}/2026/11/03/{h}/b.json.gz"),
+                    gz(std::slice::from_ref(&rec)),
+                );
+            }
+            o.insert(
+                format!("{HOUR}/data/x_input.json.gz"),
+                gz(std::slice::from_ref(&rec)),
+            );
+            o.insert(format!("{HOUR}/empty.json.gz"), Vec::new());
+            o.insert(
+                "logs/AWSLogs/amazon-bedrock-logs-permission-check".into(),
+                vec![],
+            );
+        }
+        let url = S3Url::parse("s3://b/logs").unwrap().unwrap();
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 3, h, 0, 0).unwrap();
+        let b = list_backfill(&fake, &url, Some(at(7)), Some(at(8))).unwrap();
+        let keys: Vec<&str> = b.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [format!("{HOUR}/a.json.gz"), format!("{HOUR}/b.json.gz")]
+        );
+        let mut skipped: Vec<&str> = b.skipped.iter().map(|s| s.1).collect();
+        skipped.sort();
+        assert_eq!(skipped, ["data_object", "empty", "permission_check"]);
+        assert_eq!(
+            list_backfill(&fake, &url, None, None)
+                .unwrap()
+                .objects
+                .len(),
+            6
+        );
+        let deeper = S3Url::parse("s3://b/logs/AWSLogs/999/").unwrap().unwrap();
+        assert!(
+            list_backfill(&fake, &deeper, None, None)
+                .unwrap()
+                .objects
+                .is_empty()
+        );
+        assert!(S3Url::parse("/tmp/x").is_none());
+        assert!(S3Url::parse("s3:///x").unwrap().is_err());
     }
 
     #[derive(Default)]

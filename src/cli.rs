@@ -114,7 +114,22 @@ pub enum Command {
         /// Hide the progress bar even on a terminal.
         #[arg(long)]
         no_progress: bool,
-        /// Files or directories.
+        /// s3:// sources only: read the hours from this one (a UTC date YYYY-MM-DD or an
+        /// RFC 3339 time).
+        #[arg(long)]
+        from: Option<String>,
+        /// s3:// sources only: read the hours before this one (a UTC date, through the end
+        /// of that day, or an RFC 3339 time, exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// s3:// sources only: the bucket's region.
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        /// s3:// sources only: another endpoint than AWS's (a VPC endpoint, a local fake).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Files, directories, or s3://<bucket>/<prefix> log buckets (the prefix set in
+        /// Bedrock's logging settings; credentials from the standard AWS chain).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -319,8 +334,60 @@ pub fn run(cli: Cli) -> Result<u8> {
             tag_keys,
             format,
             no_progress,
+            from,
+            to,
+            region,
+            endpoint_url,
             paths,
         } => {
+            let (mut local, mut urls) = (Vec::new(), Vec::new());
+            for p in paths {
+                match p.to_str().and_then(crate::sources::s3::S3Url::parse) {
+                    Some(url) => urls.push(url.map_err(UsageError)?),
+                    None => local.push(p),
+                }
+            }
+            let from = from
+                .map(|f| parse_time(&f, false).map_err(|e| UsageError(format!("--from: {e}"))))
+                .transpose()?;
+            let to = to
+                .map(|t| parse_time(&t, true).map_err(|e| UsageError(format!("--to: {e}"))))
+                .transpose()?;
+            if let (Some(f), Some(t)) = (from, to)
+                && t <= f
+            {
+                return Err(anyhow!(UsageError(format!(
+                    "--to ({t}) must be after --from ({f})"
+                ))));
+            }
+            if urls.is_empty() && (from.is_some() || to.is_some()) {
+                return Err(anyhow!(UsageError(
+                    "--from and --to apply to s3:// sources only".to_string()
+                )));
+            }
+            let region = match (region, urls.is_empty()) {
+                (Some(r), _) => r,
+                (None, true) => String::new(),
+                (None, false) => {
+                    return Err(anyhow!(UsageError(
+                        "s3:// sources need a region: pass --region or set AWS_REGION".to_string()
+                    )));
+                }
+            };
+            let buckets: Vec<crate::ingest::S3Input> = urls
+                .into_iter()
+                .map(|url| crate::ingest::S3Input {
+                    url,
+                    aws: crate::sources::aws::AwsSettings {
+                        region: region.clone(),
+                        assume_role_arn: None,
+                        external_id: None,
+                        endpoint_url: endpoint_url.clone(),
+                    },
+                    from,
+                    to,
+                })
+                .collect();
             let book = load_book(&pricing)?;
             let config = LedgerConfig {
                 principal: match principal {
@@ -341,7 +408,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 ..IngestOptions::default()
             };
-            let (summary, _) = Ingest::new(store, ledger, opts)?.run(&paths)?;
+            let (summary, _) = Ingest::new(store, ledger, opts)?.run_all(&local, &buckets)?;
             print_summary(&summary, format)?;
             Ok(ingest_exit_code(&summary, strict))
         }

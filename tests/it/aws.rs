@@ -747,3 +747,127 @@ fn a_source_can_read_through_an_assumed_role() {
     wait_until("the record", || counter(&db, "records_ingested") == 1);
     assert_eq!(signal(&mut d, "-TERM"), 0);
 }
+
+// --- ingest s3:// (backfill) ---------------------------------------------------------------
+
+/// `ingest` of `args` with the daemon's test environment (static credentials, loopback
+/// only); the JSON summary.
+fn ingest_s3(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut cmd = bin();
+    cmd.args(["ingest", "--db", db.to_str().unwrap(), "--format", "json"])
+        .args(args);
+    aws_env(&mut cmd, true);
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+#[test]
+fn ingest_backfills_an_s3_bucket_by_hour_and_never_counts_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = moto();
+    let bucket = unique("backfill");
+    aws("s3", "PUT", &format!("/{bucket}"), &[], b"");
+    let prefix = "bedrock/logs";
+    let region_dir = "AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1";
+    // Each hour's objects also go to a local copy, which `ingest` reads for the reference.
+    let put = |copy: &Path, rel: &str, body: &[u8]| {
+        s3_put(&bucket, &format!("{prefix}/{rel}"), body);
+        let p = copy.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    };
+    let (copy1, copy2) = (dir.path().join("hour1"), dir.path().join("hour2"));
+    let h1 = DateTime::parse_from_rfc3339("2026-10-03T07:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let h2 = h1 + Span::hours(1);
+    let records = fixture_records();
+    let half = records.len() / 2;
+    let mut objects = [0u64; 2];
+    for (n, chunk) in records.chunks(6).enumerate() {
+        let first = n * 6 < half;
+        let (h, copy) = if first { (h1, &copy1) } else { (h2, &copy2) };
+        objects[usize::from(!first)] += 1;
+        let lines: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| at(r, h + Span::minutes(i as i64)))
+            .collect();
+        let dir = format!("{region_dir}/{}", h.format("%Y/%m/%d/%H"));
+        if n == 1 {
+            put(
+                copy,
+                &format!("{dir}/obj_{n:04}.json"),
+                lines.join("\n").as_bytes(),
+            );
+        } else {
+            put(copy, &format!("{dir}/obj_{n:04}.json.gz"), &gz(&lines));
+        }
+    }
+    put(
+        &copy2,
+        &format!(
+            "{region_dir}/{}/data/x_input.json.gz",
+            h2.format("%Y/%m/%d/%H")
+        ),
+        &gz(&[crate::util::synth_record(
+            900_000,
+            &rfc3339(h2),
+            "amazon.nova-lite-v1:0",
+            5,
+            5,
+        )]),
+    );
+    let (_, want1) = reference(dir.path(), "ref1", &[&copy1]);
+    let (reference_db, want_all) = reference(dir.path(), "ref_all", &[&copy1, &copy2]);
+
+    let db = dir.path().join("ledger.db");
+    let url = format!("s3://{bucket}/{prefix}");
+    let s3 = ["--region", "us-east-1", "--endpoint-url", endpoint.as_str()];
+    let mut args = vec![url.as_str()];
+    args.extend(s3);
+    let (f, t) = (rfc3339(h1), rfc3339(h2));
+    let mut one_hour = args.clone();
+    one_hour.extend(["--from", f.as_str(), "--to", t.as_str()]);
+
+    // The first hour only.
+    let got = ingest_s3(&db, &one_hour);
+    assert_eq!(got["records_ingested"], want1["records_ingested"]);
+    assert_eq!(got["records_rejected"], want1["records_rejected"]);
+    assert_eq!(got["cost_usd"], want1["cost_usd"]);
+    assert_eq!(got["files_read"].as_u64().unwrap(), objects[0]);
+
+    // Everything: the first hour is already in.
+    let got = ingest_s3(&db, &args);
+    assert_eq!(got["files_already_ingested"].as_u64().unwrap(), objects[0]);
+    assert_eq!(got["files_read"].as_u64().unwrap(), objects[1]);
+    assert_eq!(got["files_skipped"]["data_object"], 1);
+    assert_eq!(
+        got["records_ingested"].as_u64().unwrap() + want1["records_ingested"].as_u64().unwrap(),
+        want_all["records_ingested"].as_u64().unwrap()
+    );
+    assert_eq!(
+        counter(&db, "records_ingested"),
+        want_all["records_ingested"].as_u64().unwrap()
+    );
+    assert_eq!(rejected(&db), rejected_total(&want_all));
+    let (mut got, mut expected) = (report(&db), report(&reference_db));
+    got.as_object_mut().unwrap().remove("to");
+    expected.as_object_mut().unwrap().remove("to");
+    assert_eq!(got, expected);
+
+    // Again: nothing new.
+    let got = ingest_s3(&db, &args);
+    assert_eq!(got["records_ingested"], 0);
+    assert_eq!(got["records_duplicate"], 0);
+    assert_eq!(got["files_read"], 0);
+    assert_eq!(
+        got["files_already_ingested"].as_u64().unwrap(),
+        objects[0] + objects[1]
+    );
+    assert_eq!(
+        counter(&db, "records_ingested"),
+        want_all["records_ingested"].as_u64().unwrap()
+    );
+}

@@ -13,6 +13,8 @@ mod crash;
 mod daemon;
 /// The shared real fixtures, ingested end to end, with hand-checked costs.
 mod fixtures;
+/// deploy/iam-policy.json against the SDK calls in src/sources/aws.rs.
+mod iam;
 /// The Prometheus exposition: golden file, promtool, restart equality.
 mod metrics;
 /// Property tests: arbitrary and mutated input never panics and is always accounted for.

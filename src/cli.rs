@@ -246,9 +246,10 @@ pub enum Command {
         /// Stop after this many seconds (default: run until Ctrl-C).
         #[arg(long)]
         duration: Option<u64>,
-        /// Seed of the generator (same seed, same traffic).
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        /// Seed of the generator (same seed, same traffic). By default a new seed each run,
+        /// so a demo restarted on a kept `--db` adds new requests instead of duplicates.
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -736,8 +737,12 @@ fn demo(
     listen: std::net::SocketAddr,
     rate: u32,
     duration: Option<u64>,
-    seed: u64,
+    seed: Option<u64>,
 ) -> Result<u8> {
+    let seed = seed.unwrap_or_else(|| {
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        (now.timestamp_nanos_opt().unwrap_or_default() as u64) ^ u64::from(std::process::id())
+    });
     use crate::sources::{SourceSpec, synthetic::SyntheticSpec};
     let dir = std::env::temp_dir().join(format!("bedrock-meter-demo-{}", std::process::id()));
     let temporary = db.is_none();

@@ -422,3 +422,43 @@ fn a_failing_source_is_reported_and_retried_without_stopping_the_daemon() {
     assert_eq!(http_get(&addr, "/healthz", None).0, 200);
     assert_eq!(terminate(&mut child), 0);
 }
+
+#[test]
+fn a_demo_restarted_on_a_kept_ledger_adds_new_requests_instead_of_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let invocations = || {
+        let o = run(&[
+            "report",
+            "--db",
+            db.to_str().unwrap(),
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["totals"]["invocations"].as_u64().unwrap()
+    };
+    let args = [
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--rate",
+        "50",
+        "--duration",
+        "2",
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    assert!(run(&args).status.success());
+    let first = invocations();
+    assert!(first > 0);
+    assert!(run(&args).status.success());
+    assert!(
+        invocations() > first,
+        "the second run only produced duplicates"
+    );
+}

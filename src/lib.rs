@@ -4,22 +4,33 @@
 //!
 //! The modules are listed in the order data flows through them:
 //!
-//! - [`sources`]: finds and reads invocation-log records (local files and directories in the
-//!   S3 delivery layout, NDJSON, gzip, `aws logs filter-log-events` output). Sources yield raw
-//!   record bytes and positions; they never interpret tokens or prices.
+//! - [`sources`]: finds and reads invocation-log records: local files and directories in
+//!   the S3 delivery layout (NDJSON, gzip, `aws logs filter-log-events` output), and the
+//!   daemon's source threads (watched directory, stdin, CloudWatch Logs, an S3 log bucket, the
+//!   demo's traffic). Only `sources::aws` talks to AWS. Sources never price or write SQLite.
 //! - [`normalize`]: turns one raw `ModelInvocationLog` record into a [`normalize::UsageEvent`]
 //!   (model, scope, principal, tokens, images) or a counted rejection reason. Body text never
 //!   leaves this module.
 //! - [`pricing`]: the versioned, effective-dated price table (`pricing/*.toml`, embedded in the
 //!   binary) and exact lookups. No I/O after load, no floats.
 //! - [`accounting`]: applies price entries to usage events, producing rollup deltas that name
-//!   the price entry behind each cost.
+//!   the price entry behind each cost; the request-id dedup window; re-pricing.
+//! - [`pipeline`]: the writer: items in, one transaction out (rollups, checkpoints, dedup ids,
+//!   counters), used by `ingest` and by the daemon's writer thread.
 //! - [`store`]: the SQLite ledger: hourly rollups, source checkpoints and the dedup window,
 //!   committed together. The only module that writes SQLite.
-//! - [`exporters`]: reports (table, CSV, JSON) read from the store.
+//! - [`exporters`]: `/metrics` (restart-safe, rendered from ledger totals), the HTTP
+//!   endpoints, and reports (table, CSV, JSON) read from the store.
+//!
+//! Around the pipeline:
+//!
+//! - [`daemon`]: builds every component from the config, connects them, and states the
+//!   shutdown order; [`config`]: the strict TOML config.
+//! - [`ingest`]: the `ingest` command's run (files and `s3://` backfills).
 //! - [`clock`]: the only place that reads wall-clock time.
-//! - [`ingest`]: wires sources → normalize → accounting → store for a backfill run.
-//! - [`estimate`]: what a prompt would cost on chosen models, from an `o200k_base` count.
+//! - [`cli`], [`cli_pricing`]: commands and exit codes; [`estimate`]: what a prompt would
+//!   cost; [`synth`]: realistic generated records (demo, benchmark); [`bench`]: the ingest
+//!   benchmark; [`money`]: exact dollars.
 #![deny(missing_docs)]
 
 pub mod accounting;

@@ -29,7 +29,7 @@
 //! - [`ingest`]: the `ingest` command's run (files and `s3://` backfills).
 //! - [`clock`]: the only place that reads wall-clock time.
 //! - [`cli`], [`cli_pricing`]: commands and exit codes; [`estimate`]: what a prompt would
-//!   cost; [`synth`]: realistic generated records (demo, benchmark); [`bench`]: the ingest
+//!   cost; [`synth`]: realistic generated records (demo, benchmark); [`bench`](mod@bench): the ingest
 //!   benchmark; [`money`]: exact dollars.
 #![deny(missing_docs)]
 

@@ -13,7 +13,7 @@
 //!
 //! Owns: the polling loop, the time slices and the checkpoint. Must not: call the AWS SDK
 //! directly (that is [`super::aws`]), or log message contents.
-use super::aws::{self, AwsError, AwsSettings, FilterQuery, LogEventsApi, StartFrom};
+use super::aws::{self, AwsSettings, FilterQuery, LogEventsApi, StartFrom};
 use super::{SourceContext, SourceError};
 use crate::accounting::Checkpoint;
 use crate::pipeline::{Item, SourceChunk};
@@ -60,24 +60,8 @@ impl CloudWatchLogsSpec {
 pub fn run(spec: &CloudWatchLogsSpec, cx: &SourceContext) -> Result<(), SourceError> {
     let client = aws::LogsClient::new(&spec.aws)?;
     let mut tail = Tail::new(&client, spec, cx)?;
-    let mut backoff = Duration::from_secs(1);
-    while !cx.stopped() {
-        match tail.poll(cx) {
-            Ok(()) => backoff = Duration::from_secs(1),
-            Err(SourceError::Aws(e @ AwsError::Throttled { .. })) => {
-                // The SDK has retried already; wait longer before the next try, keeping the
-                // progress made (the slice is re-read, its sent events skipped).
-                tracing::warn!(source = %spec.name, error = %e, retry_secs = backoff.as_secs(), "Throttled; backing off.");
-                cx.error(e.kind());
-                cx.sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(120));
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        cx.sleep(spec.poll_interval);
-    }
-    Ok(())
+    // A throttled poll keeps its progress: the slice is re-read, its sent events skipped.
+    super::poll_until_stopped(cx, spec.poll_interval, || tail.poll(cx))
 }
 
 /// The tailing state of one source in this process.
@@ -192,7 +176,7 @@ mod tests {
     use super::*;
     use crate::clock::FixedClock;
     use crate::sources::NoHealth;
-    use crate::sources::aws::{EventsPage, LogEvent};
+    use crate::sources::aws::{AwsError, EventsPage, LogEvent};
     use chrono::{TimeZone, Utc};
     use std::cell::RefCell;
     use std::sync::Arc;

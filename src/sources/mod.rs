@@ -170,6 +170,32 @@ impl SourceContext {
     }
 }
 
+/// Polls until shutdown: `poll` once per `interval`. Throttling (which the SDK has already
+/// retried) backs off from 1 s doubling to 2 min, keeping the source up; any other error ends
+/// the loop, and [`spawn`] restarts the source with its own backoff.
+pub(crate) fn poll_until_stopped(
+    cx: &SourceContext,
+    interval: Duration,
+    mut poll: impl FnMut() -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    let mut backoff = Duration::from_secs(1);
+    while !cx.stopped() {
+        match poll() {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(SourceError::Aws(e @ aws::AwsError::Throttled { .. })) => {
+                tracing::warn!(source = %cx.name, error = %e, retry_secs = backoff.as_secs(), "Throttled; backing off.");
+                cx.error(e.kind());
+                cx.sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(120));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        cx.sleep(interval);
+    }
+    Ok(())
+}
+
 /// A source the daemon can run.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {

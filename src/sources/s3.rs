@@ -318,22 +318,7 @@ fn list_level<A: ObjectStoreApi>(
 pub fn run(spec: &S3Spec, cx: &SourceContext) -> Result<(), SourceError> {
     let client = aws::S3Client::new(&spec.aws)?;
     let mut reader = Reader::new(&client, spec, cx)?;
-    let mut backoff = Duration::from_secs(1);
-    while !cx.stopped() {
-        match reader.poll(cx) {
-            Ok(()) => backoff = Duration::from_secs(1),
-            Err(SourceError::Aws(e @ AwsError::Throttled { .. })) => {
-                tracing::warn!(source = %spec.name, error = %e, retry_secs = backoff.as_secs(), "Throttled; backing off.");
-                cx.error(e.kind());
-                cx.sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(120));
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        cx.sleep(spec.poll_interval);
-    }
-    Ok(())
+    super::poll_until_stopped(cx, spec.poll_interval, || reader.poll(cx))
 }
 
 /// The state of one S3 source in this process.

@@ -715,6 +715,7 @@ fn run_daemon(path: &std::path::Path, level: Option<&str>, format: LogFormat) ->
     let secrets = c
         .resolve_secrets(&|k| std::env::var(k).ok())
         .map_err(|e| anyhow!(UsageError(format!("{}: {e:#}", path.display()))))?;
+    let c = discover_sources(c, path)?;
     let settings = crate::daemon::DaemonSettings::from_config(&c, &secrets);
     let clock: std::sync::Arc<dyn crate::clock::Clock> =
         std::sync::Arc::new(crate::clock::SystemClock);
@@ -730,6 +731,46 @@ fn run_daemon(path: &std::path::Path, level: Option<&str>, format: LogFormat) ->
         crate::daemon::Outcome::Clean => 0,
         crate::daemon::Outcome::DeadlineExceeded(_) => EXIT_FAILURE,
     })
+}
+
+/// With no `[[sources]]` and `discovery.regions` set, the config with the discovered
+/// sources added (and the warnings logged); otherwise the config as it is.
+fn discover_sources(
+    mut c: crate::config::Config,
+    path: &std::path::Path,
+) -> Result<crate::config::Config> {
+    if !c.sources.is_empty() || c.discovery.regions.is_empty() {
+        return Ok(c);
+    }
+    let lookup = |s: &crate::sources::aws::AwsSettings| {
+        crate::sources::aws::BedrockClient::new(s)?.invocation_logging()
+    };
+    let plan = crate::discovery::discover(&c.discovery, &lookup).map_err(|e| anyhow!(e))?;
+    for w in &plan.warnings {
+        tracing::warn!("{w}");
+    }
+    for s in &plan.sources {
+        tracing::info!(
+            source = s.name(),
+            r#type = s.type_name(),
+            "Discovered a source."
+        );
+    }
+    if plan.sources.is_empty() {
+        tracing::warn!(
+            regions = %c.discovery.regions.join(","),
+            "Discovery found no invocation-log destination; no source runs."
+        );
+    }
+    c.sources = plan.sources;
+    // The discovered sources get the same checks as written ones (discovery itself, which
+    // forbids written sources beside it, has been checked at load).
+    let mut check = c.clone();
+    check.discovery.regions.clear();
+    check
+        .validate(&format!("{} (discovered sources)", path.display()))
+        .map_err(|e| anyhow!("{e:#}"))?;
+    Ok(c)
 }
 
 fn demo(

@@ -40,6 +40,7 @@ pub mod cli_pricing;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod discovery;
 pub mod estimate;
 pub mod exporters;
 pub mod ingest;

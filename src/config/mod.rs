@@ -78,6 +78,10 @@ pub struct Config {
     /// `[logging]`: the daemon's own logs (stderr).
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// `[discovery]`: with no `[[sources]]`, find each region's invocation-log destination
+    /// and read it.
+    #[serde(default)]
+    pub discovery: DiscoveryConfig,
     /// `[[sources]]`: where invocation-log records come from. None is allowed: the daemon
     /// then serves what the ledger already holds.
     #[serde(default)]
@@ -86,7 +90,15 @@ pub struct Config {
 
 /// The top-level keys, in file order. A test checks this against the serialised schema.
 const SECTIONS: &[&str] = &[
-    "server", "store", "pricing", "ledger", "metrics", "pipeline", "logging", "sources",
+    "server",
+    "store",
+    "pricing",
+    "ledger",
+    "metrics",
+    "pipeline",
+    "logging",
+    "discovery",
+    "sources",
 ];
 
 impl Config {
@@ -112,6 +124,7 @@ impl Config {
             metrics: section(&mut table, "metrics", &mut problems),
             pipeline: section(&mut table, "pipeline", &mut problems),
             logging: section(&mut table, "logging", &mut problems),
+            discovery: section(&mut table, "discovery", &mut problems),
             sources: source::parse_all(table.remove("sources"), &mut problems),
         };
         for key in table.keys() {
@@ -582,6 +595,55 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+// ---------------------------------------------------------------------------------------
+// [discovery]
+
+/// `[discovery]`: when no `[[sources]]` are configured, `run` reads each region's model
+/// invocation logging configuration (`GetModelInvocationLoggingConfiguration`) and starts a
+/// `cloudwatch_logs` and/or `s3` source for its destination, with the sources' defaults.
+/// See [`crate::discovery`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// `regions`: the regions to look in, e.g. `["us-east-1", "eu-west-1"]`. Empty
+    /// (default): discovery is off.
+    pub regions: Vec<String>,
+    /// `prefer`: which destination to read when a region logs to both: `s3` (default),
+    /// `cloudwatch_logs` or `both`. A region with one destination reads that one.
+    pub prefer: DiscoveryPrefer,
+    /// `assume_role_arn`: a role to assume for discovery and the discovered sources. `""`
+    /// (default): the chain's credentials.
+    #[serde(with = "empty_is_none")]
+    pub assume_role_arn: Option<String>,
+    /// `external_id`: the external id the role's trust policy requires. `""`: none.
+    #[serde(with = "empty_is_none")]
+    pub external_id: Option<String>,
+    /// `endpoint_url`: another endpoint than AWS's (tests, or a proxy that serves Bedrock,
+    /// CloudWatch Logs and S3 alike). `""` (default): AWS's own.
+    #[serde(with = "empty_is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `discovery.prefer`.
+///
+/// The default is `s3`: at the sources' defaults an `s3` source makes fewer calls (36
+/// `ListObjectsV2` an hour against 120 `FilterLogEvents`), is not held to CloudWatch Logs'
+/// per-account `FilterLogEvents` quota, and the bucket keeps the month a first start
+/// backfills whatever the log group's retention. The cost is latency: Bedrock delivers to
+/// S3 in batches minutes apart, and the source polls every 5 minutes; `cloudwatch_logs`
+/// sees records within about a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoveryPrefer {
+    /// Read the S3 bucket.
+    #[default]
+    S3,
+    /// Read the CloudWatch Logs group.
+    CloudwatchLogs,
+    /// Read both (records seen in both are dropped by request id).
+    Both,
 }
 
 // ---------------------------------------------------------------------------------------

@@ -201,6 +201,22 @@ fn start_from(s: &str) -> crate::sources::aws::StartFrom {
 }
 
 impl CloudWatchLogsSourceConfig {
+    /// A source of `log_group_name` in `region` with every other key at its default.
+    pub fn with_defaults(name: &str, region: &str, log_group_name: &str) -> Self {
+        CloudWatchLogsSourceConfig {
+            name: name.to_string(),
+            region: region.to_string(),
+            log_group_name: log_group_name.to_string(),
+            log_stream_name: default_log_stream_name(),
+            poll_interval_secs: default_cloudwatch_poll_interval_secs(),
+            overlap_secs: default_overlap_secs(),
+            start_from: default_start_from(),
+            assume_role_arn: None,
+            external_id: None,
+            endpoint_url: None,
+        }
+    }
+
     /// The runtime spec.
     pub fn spec(&self) -> crate::sources::cloudwatch_logs::CloudWatchLogsSpec {
         crate::sources::cloudwatch_logs::CloudWatchLogsSpec {
@@ -221,6 +237,22 @@ impl CloudWatchLogsSourceConfig {
 }
 
 impl S3SourceConfig {
+    /// A source of `bucket` under `prefix` in `region` with every other key at its default.
+    pub fn with_defaults(name: &str, region: &str, bucket: &str, prefix: &str) -> Self {
+        S3SourceConfig {
+            name: name.to_string(),
+            region: region.to_string(),
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            poll_interval_secs: default_s3_poll_interval_secs(),
+            relist_hours: default_relist_hours(),
+            start_from: default_start_from(),
+            assume_role_arn: None,
+            external_id: None,
+            endpoint_url: None,
+        }
+    }
+
     /// The runtime spec.
     pub fn spec(&self) -> crate::sources::s3::S3Spec {
         crate::sources::s3::S3Spec {

@@ -721,3 +721,65 @@ fn debug_output_never_shows_a_secret() {
     assert!(!debug.contains("hunter2"), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
 }
+
+// --- [discovery] --------------------------------------------------------------------------
+
+#[test]
+fn discovery_is_off_by_default_and_reads_its_keys() {
+    assert!(Config::default().discovery.regions.is_empty());
+    assert_eq!(Config::default().discovery.prefer, DiscoveryPrefer::S3);
+    let c = Config::from_toml_str(
+        "[discovery]\nregions = [\"us-east-1\", \"eu-west-1\"]\nprefer = \"both\"\n\
+         assume_role_arn = \"arn:aws:iam::123456789012:role/Read\"\nexternal_id = \"x\"\n",
+        "t",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.discovery.regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(c.discovery.prefer, DiscoveryPrefer::Both);
+    assert_eq!(c.discovery.external_id.as_deref(), Some("x"));
+}
+
+#[test]
+fn discovery_is_validated_strictly() {
+    let e = Config::from_toml_str(
+        "[discovery]\nregions = [\"us-east-1\", \"US-EAST-1\", \"us-east-1\"]\n\
+         prefer = \"cloudwatch\"\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("discovery.prefer"), "{e}");
+    let e = Config::from_toml_str(
+        "[discovery]\nregions = [\"us-east-1\", \"US-EAST-1\", \"us-east-1\"]\n\
+         external_id = \"x\"\nendpoint_url = \"localhost\"\nregion = \"us-east-1\"\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`region`"), "an unknown key: {e}");
+    let e = Config::from_toml_str(
+        "[discovery]\nregions = [\"us-east-1\", \"US-EAST-1\", \"us-east-1\"]\n\
+         external_id = \"x\"\nendpoint_url = \"localhost\"\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "discovery.regions[1]: `US-EAST-1` is not an AWS region",
+        "discovery.regions[2]: `us-east-1` is already listed as regions[0]",
+        "discovery.external_id: is set but assume_role_arn is not",
+        "discovery.endpoint_url: `localhost` is not an http:// or https:// URL",
+    ] {
+        assert!(e.contains(want), "{want}\n{e}");
+    }
+    let e = Config::from_toml_str(
+        "[discovery]\nregions = [\"us-east-1\"]\n\n[[sources]]\ntype = \"stdin\"\nname = \"in\"\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("discovery.regions: discovery only runs when no [[sources]]"),
+        "{e}"
+    );
+}

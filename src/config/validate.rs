@@ -33,8 +33,43 @@ impl Config {
         self.check_tags(&mut out);
         self.check_pipeline(&mut out);
         self.check_logging(&mut out);
+        self.check_discovery(&mut out);
         self.check_sources(&mut out);
         out
+    }
+
+    fn check_discovery(&self, out: &mut Vec<Problem>) {
+        let d = &self.discovery;
+        let at = |key: &str| format!("discovery.{key}");
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, region) in d.regions.iter().enumerate() {
+            if !is_region(region) {
+                out.push(Problem::new(
+                    format!("discovery.regions[{i}]"),
+                    format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
+                ));
+            } else if let Some(first) = seen.insert(region, i) {
+                out.push(Problem::new(
+                    format!("discovery.regions[{i}]"),
+                    format!("`{region}` is already listed as regions[{first}]; remove one"),
+                ));
+            }
+        }
+        check_aws_access(
+            &at,
+            &d.assume_role_arn,
+            &d.external_id,
+            &d.endpoint_url,
+            out,
+        );
+        if !d.regions.is_empty() && !self.sources.is_empty() {
+            out.push(Problem::new(
+                "discovery.regions",
+                "discovery only runs when no [[sources]] are configured, and this file has \
+                 some; remove the [[sources]] tables to discover them, or set regions = [] \
+                 to keep your own",
+            ));
+        }
     }
 
     fn check_auth(&self, out: &mut Vec<Problem>) {
@@ -503,6 +538,21 @@ fn check_aws(
             format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
         ));
     }
+    check_aws_access(at, assume_role_arn, external_id, endpoint_url, out);
+    if let Err(why) = crate::sources::aws::StartFrom::parse(start_from) {
+        out.push(Problem::new(at("start_from"), why));
+    }
+}
+
+/// The checks of `assume_role_arn`, `external_id` and `endpoint_url` (AWS sources and
+/// `[discovery]`).
+fn check_aws_access(
+    at: &dyn Fn(&str) -> String,
+    assume_role_arn: &Option<String>,
+    external_id: &Option<String>,
+    endpoint_url: &Option<String>,
+    out: &mut Vec<Problem>,
+) {
     if let Some(arn) = assume_role_arn {
         let parts: Vec<&str> = arn.split(':').collect();
         let ok = parts.len() == 6
@@ -543,9 +593,6 @@ fn check_aws(
                 ),
             ));
         }
-    }
-    if let Err(why) = crate::sources::aws::StartFrom::parse(start_from) {
-        out.push(Problem::new(at("start_from"), why));
     }
 }
 

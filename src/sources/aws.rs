@@ -1,10 +1,12 @@
 //! The AWS boundary: the only module that uses the AWS SDK crates (`aws-config`,
-//! `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
+//! `aws-sdk-bedrock`, `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
 //!
 //! Owns: building credentials (the standard chain: environment, profiles, web identity,
 //! ECS/EC2 roles; optionally a role assumed per source, with an external id), the region and
-//! an optional endpoint override; the two calls the log sources need (CloudWatch Logs
-//! `FilterLogEvents`, S3 `ListObjectsV2`/`GetObject` with a streaming body); and turning SDK
+//! an optional endpoint override; the calls the log sources need (CloudWatch Logs
+//! `FilterLogEvents`, S3 `ListObjectsV2`/`GetObject` with a streaming body), and the one
+//! `[discovery]` needs (Bedrock `GetModelInvocationLoggingConfiguration`, returned as
+//! [`InvocationLogging`]); and turning SDK
 //! errors into [`AwsError`] with a message that says what to fix (which IAM action, which
 //! log group or bucket). Everything it exposes is in this crate's own types, behind the
 //! narrow traits [`LogEventsApi`] and [`ObjectStoreApi`], so the source logic
@@ -153,6 +155,7 @@ enum Api {
     FilterLogEvents,
     ListObjectsV2,
     GetObject,
+    GetModelInvocationLoggingConfiguration,
 }
 
 impl Api {
@@ -161,6 +164,7 @@ impl Api {
             Api::FilterLogEvents => "FilterLogEvents",
             Api::ListObjectsV2 => "ListObjectsV2",
             Api::GetObject => "GetObject",
+            Api::GetModelInvocationLoggingConfiguration => "GetModelInvocationLoggingConfiguration",
         }
     }
 
@@ -169,6 +173,9 @@ impl Api {
             Api::FilterLogEvents => "logs:FilterLogEvents",
             Api::ListObjectsV2 => "s3:ListBucket",
             Api::GetObject => "s3:GetObject (and kms:Decrypt if the bucket uses SSE-KMS)",
+            Api::GetModelInvocationLoggingConfiguration => {
+                "bedrock:GetModelInvocationLoggingConfiguration"
+            }
         }
     }
 }
@@ -558,6 +565,90 @@ impl ObjectStoreApi for S3Client {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Bedrock (discovery)
+
+/// Where Bedrock delivers a region's model invocation logs, and what it includes
+/// (`GetModelInvocationLoggingConfiguration`, in this crate's own type).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvocationLogging {
+    /// The CloudWatch Logs group, when logs go to CloudWatch Logs.
+    pub log_group: Option<String>,
+    /// The S3 bucket and key prefix (`""` when none), when logs go to S3.
+    pub s3: Option<(String, String)>,
+    /// Text requests are logged (`textDataDeliveryEnabled`).
+    pub text: bool,
+    /// Image requests are logged (`imageDataDeliveryEnabled`).
+    pub image: bool,
+    /// Embedding requests are logged (`embeddingDataDeliveryEnabled`).
+    pub embedding: bool,
+}
+
+/// A Bedrock control-plane client with its own runtime (discovery only).
+pub struct BedrockClient {
+    rt: tokio::runtime::Runtime,
+    client: aws_sdk_bedrock::Client,
+    settings: AwsSettings,
+}
+
+impl BedrockClient {
+    /// A client for `settings` (the region whose logging configuration is read).
+    pub fn new(settings: &AwsSettings) -> Result<BedrockClient, AwsError> {
+        let rt = runtime()?;
+        let client = rt.block_on(async {
+            let base = sdk_config(settings).await;
+            let mut b = aws_sdk_bedrock::config::Builder::from(&base);
+            if let Some(p) = assumed_role(settings, &base).await {
+                b = b.credentials_provider(p);
+            }
+            aws_sdk_bedrock::Client::from_conf(b.build())
+        });
+        Ok(BedrockClient {
+            rt,
+            client,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The region's invocation logging configuration. Logging off (no configuration, or
+    /// one without a destination) is an [`InvocationLogging`] with neither destination.
+    pub fn invocation_logging(&self) -> Result<InvocationLogging, AwsError> {
+        let req = self.client.get_model_invocation_logging_configuration();
+        let out = self.rt.block_on(req.send()).map_err(|e| {
+            classify(
+                &e,
+                Api::GetModelInvocationLoggingConfiguration,
+                &format!(
+                    "the model invocation logging configuration in {}",
+                    self.settings.region
+                ),
+                &self.settings,
+            )
+        })?;
+        let Some(c) = out.logging_config() else {
+            return Ok(InvocationLogging::default());
+        };
+        Ok(InvocationLogging {
+            log_group: c
+                .cloud_watch_config()
+                .map(|w| w.log_group_name().to_string())
+                .filter(|g| !g.is_empty()),
+            s3: c
+                .s3_config()
+                .filter(|s| !s.bucket_name().is_empty())
+                .map(|s| {
+                    (
+                        s.bucket_name().to_string(),
+                        s.key_prefix().unwrap_or_default().to_string(),
+                    )
+                }),
+            text: c.text_data_delivery_enabled().unwrap_or(false),
+            image: c.image_data_delivery_enabled().unwrap_or(false),
+            embedding: c.embedding_data_delivery_enabled().unwrap_or(false),
+        })
+    }
+}
+
 /// A blocking reader over a streamed object body: one chunk in memory at a time.
 struct BodyReader<'a> {
     rt: &'a tokio::runtime::Runtime,
@@ -706,6 +797,17 @@ mod tests {
             &s,
         );
         assert_eq!(e.kind(), "aws");
+        let e = classify(
+            &service_error("AccessDeniedException", 403),
+            Api::GetModelInvocationLoggingConfiguration,
+            "the model invocation logging configuration in eu-west-1",
+            &s,
+        );
+        assert!(
+            e.to_string()
+                .contains("grant bedrock:GetModelInvocationLoggingConfiguration"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -871,3 +871,68 @@ fn ingest_backfills_an_s3_bucket_by_hour_and_never_counts_twice() {
         want_all["records_ingested"].as_u64().unwrap()
     );
 }
+
+// --- [discovery] ---------------------------------------------------------------------------
+
+#[test]
+fn discovery_reads_the_logged_bucket_and_warns_about_a_region_without_logging() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = moto();
+    let bucket = unique("disc");
+    aws("s3", "PUT", &format!("/{bucket}"), &[], b"");
+    let prefix = "bedrock/logs";
+    // us-east-1 logs to the bucket; eu-west-3 has no logging configuration. (No other test
+    // touches Bedrock's configuration, which moto keeps per region.)
+    let config = serde_json::json!({"loggingConfig": {
+        "s3Config": {"bucketName": bucket, "keyPrefix": prefix},
+        "textDataDeliveryEnabled": true,
+        "imageDataDeliveryEnabled": true,
+        "embeddingDataDeliveryEnabled": true,
+    }});
+    aws(
+        "bedrock",
+        "PUT",
+        "/logging/modelinvocations",
+        &[("Content-Type", "application/json")],
+        config.to_string().as_bytes(),
+    );
+    let hour = Utc::now().duration_trunc(Span::hours(1)).unwrap();
+    let rel = format!(
+        "AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/{}/a.json.gz",
+        hour.format("%Y/%m/%d/%H")
+    );
+    let lines: Vec<String> = fixture_records()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| at(r, hour + Span::seconds(i as i64)))
+        .collect();
+    let body = gz(&lines);
+    s3_put(&bucket, &format!("{prefix}/{rel}"), &body);
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(copy.join(&rel).parent().unwrap()).unwrap();
+    std::fs::write(copy.join(&rel), &body).unwrap();
+    let (_, want) = reference(dir.path(), "ref", &[&copy]);
+    let want_ingested = want["records_ingested"].as_u64().unwrap();
+    assert!(want_ingested > 0);
+
+    let discovery = format!(
+        "[discovery]\nregions = [\"us-east-1\", \"eu-west-3\"]\nendpoint_url = \"{endpoint}\"\n"
+    );
+    let config = write_config(dir.path(), &discovery);
+    let db = dir.path().join("ledger.db");
+    let mut d = start(&config, true);
+    wait_until("the discovered bucket's records", || {
+        counter(&db, "records_ingested") == want_ingested && rejected(&db) == rejected_total(&want)
+    });
+    assert_eq!(signal(&mut d, "-TERM"), 0);
+    let err = d.stderr.lock().unwrap().clone();
+    assert!(
+        err.contains("Model invocation logging is off in eu-west-3"),
+        "{err}"
+    );
+    assert!(err.contains("discovered-s3-us-east-1"), "{err}");
+    assert!(
+        !err.contains("does not deliver"),
+        "every priced modality is logged in us-east-1: {err}"
+    );
+}

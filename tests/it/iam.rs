@@ -15,13 +15,22 @@ const OPERATIONS: &[(&str, &[&str], &[&str])] = &[
     ("list_objects_v2", &["s3:ListBucket"], &[]),
     // An object encrypted with SSE-KMS also needs kms:Decrypt on its key.
     ("get_object", &["s3:GetObject"], &["kms:Decrypt"]),
+    // `[discovery]`: reads each region's logging configuration at start.
+    (
+        "get_model_invocation_logging_configuration",
+        &["bedrock:GetModelInvocationLoggingConfiguration"],
+        &[],
+    ),
 ];
+
+/// Actions that IAM does not scope to a resource: their statement may (must) use `"*"`.
+const NO_RESOURCE_TYPES: &[&str] = &["bedrock:GetModelInvocationLoggingConfiguration"];
 
 /// Credential providers from `aws_config::sts` → the IAM actions the daemon's identity needs.
 const STS_PROVIDERS: &[(&str, &[&str])] = &[("AssumeRoleProvider", &["sts:AssumeRole"])];
 
 /// The SDK service crates the table covers.
-const SERVICES: &[&str] = &["cloudwatchlogs", "s3"];
+const SERVICES: &[&str] = &["bedrock", "cloudwatchlogs", "s3"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -57,10 +66,10 @@ fn idents_after(code: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// IAM actions named in the text (`logs:…`, `s3:…`, `sts:…`, `kms:…`).
+/// IAM actions named in the text (`logs:…`, `s3:…`, `sts:…`, `kms:…`, `bedrock:…`).
 fn actions_named(code: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for svc in ["logs:", "s3:", "sts:", "kms:", "iam:"] {
+    for svc in ["logs:", "s3:", "sts:", "kms:", "iam:", "bedrock:"] {
         for name in idents_after(code, svc) {
             if name.starts_with(|c: char| c.is_ascii_uppercase()) {
                 out.insert(format!("{svc}{name}"));
@@ -147,13 +156,21 @@ fn policy_actions() -> BTreeSet<String> {
                 other => panic!("not a string or a list: {other}"),
             }
         };
+        let actions = list(&st["Action"]);
+        let unscoped = actions
+            .iter()
+            .all(|a| NO_RESOURCE_TYPES.contains(&a.as_str()));
         for r in list(&st["Resource"]) {
-            assert!(
-                r.starts_with("arn:aws:") && r != "*",
-                "{r}: name the resource"
-            );
+            if unscoped {
+                assert_eq!(r, "*", "{st}: IAM scopes these actions to no resource");
+            } else {
+                assert!(
+                    r.starts_with("arn:aws:") && r != "*",
+                    "{r}: name the resource"
+                );
+            }
         }
-        for a in list(&st["Action"]) {
+        for a in actions {
             assert!(
                 !a.contains('*'),
                 "{a}: no wildcards in a least-privilege policy"

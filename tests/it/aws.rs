@@ -8,7 +8,7 @@
 //! binary exits (it waits on its standard input). It is required: without it the tests
 //! fail with the command that installs it. Tests run in parallel, so every log group and
 //! bucket has a unique name.
-use crate::util::{bin, fixtures_dir, run, stdout};
+use crate::util::{bin, fixtures_dir, run, signal_and_wait, stdout, wait_until};
 use bedrock_meter::store::Store;
 use chrono::{DateTime, Duration as Span, DurationRound, Utc};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -318,33 +318,7 @@ fn start(config: &Path, credentials: bool) -> Daemon {
 }
 
 fn signal(d: &mut Daemon, sig: &str) -> i32 {
-    let ok = Command::new("kill")
-        .args([sig, &d.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let start = Instant::now();
-    loop {
-        if let Some(st) = d.child.try_wait().unwrap() {
-            return st.code().unwrap_or(-1);
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the daemon did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    signal_and_wait(&mut d.child, sig)
 }
 
 /// A ledger counter (`records_ingested`, `records_rejected:bad_timestamp`, …).
@@ -499,7 +473,7 @@ fn cloudwatch_logs_events_are_counted_exactly_once_across_a_restart_and_late_eve
 
     let mut d = start(&config, true);
     let want = want1["records_ingested"].as_u64().unwrap();
-    wait_until("phase 1 ingested", || {
+    wait_until("phase 1 ingested", 90, || {
         counter(&db, "records_ingested") == want && rejected(&db) == rejected_total(&want1)
     });
     assert_eq!(signal(&mut d, "-TERM"), 0);
@@ -522,7 +496,7 @@ fn cloudwatch_logs_events_are_counted_exactly_once_across_a_restart_and_late_eve
     write_all(&events);
     let (_, want2) = reference(dir.path(), "ref2", &[&all]);
     let want = want2["records_ingested"].as_u64().unwrap();
-    wait_until("phase 2 ingested", || {
+    wait_until("phase 2 ingested", 90, || {
         counter(&db, "records_ingested") == want
     });
     let extra = serde_json::json!({
@@ -543,7 +517,7 @@ fn cloudwatch_logs_events_are_counted_exactly_once_across_a_restart_and_late_eve
     write_all(&events);
     let (reference_db, want3) = reference(dir.path(), "ref3", &[&all]);
     let want = want3["records_ingested"].as_u64().unwrap();
-    wait_until("the late event", || {
+    wait_until("the late event", 90, || {
         counter(&db, "records_ingested") == want
     });
     // Let a few more polls pass: nothing more may be counted.
@@ -652,10 +626,12 @@ fn s3_objects_are_counted_exactly_once_across_a_kill_and_late_objects() {
 
     // Killed as soon as something is committed, then restarted.
     let mut d = start(&config, true);
-    wait_until("the first commit", || counter(&db, "records_ingested") > 0);
+    wait_until("the first commit", 90, || {
+        counter(&db, "records_ingested") > 0
+    });
     signal(&mut d, "-KILL");
     let mut d = start(&config, true);
-    wait_until("every object", || {
+    wait_until("every object", 90, || {
         counter(&db, "records_ingested") == want && rejected(&db) == rejected_total(&want1)
     });
 
@@ -673,7 +649,7 @@ fn s3_objects_are_counted_exactly_once_across_a_kill_and_late_objects() {
     );
     let (reference_db, want2) = reference(dir.path(), "ref2", &[&copy]);
     let want = want2["records_ingested"].as_u64().unwrap();
-    wait_until("the late object", || {
+    wait_until("the late object", 90, || {
         counter(&db, "records_ingested") == want
     });
     std::thread::sleep(Duration::from_secs(3));
@@ -708,7 +684,7 @@ fn a_missing_log_group_bucket_or_credentials_is_reported_clearly_and_retried() {
     );
     let config = write_config(dir.path(), &sources);
     let mut d = start(&config, true);
-    wait_until("both errors", || {
+    wait_until("both errors", 90, || {
         let e = d.stderr.lock().unwrap();
         e.contains(&format!("log group {group} not found in region us-east-1"))
             && e.contains(&format!("bucket {bucket} does not exist"))
@@ -716,7 +692,7 @@ fn a_missing_log_group_bucket_or_credentials_is_reported_clearly_and_retried() {
     assert_eq!(signal(&mut d, "-TERM"), 0);
 
     let mut d = start(&config, false);
-    wait_until("the credentials error", || {
+    wait_until("the credentials error", 90, || {
         d.stderr.lock().unwrap().contains("no AWS credentials")
     });
     assert_eq!(signal(&mut d, "-TERM"), 0);
@@ -744,7 +720,7 @@ fn a_source_can_read_through_an_assumed_role() {
     let config = write_config(dir.path(), &sources);
     let db = dir.path().join("ledger.db");
     let mut d = start(&config, true);
-    wait_until("the record", || counter(&db, "records_ingested") == 1);
+    wait_until("the record", 90, || counter(&db, "records_ingested") == 1);
     assert_eq!(signal(&mut d, "-TERM"), 0);
 }
 
@@ -921,7 +897,7 @@ fn discovery_reads_the_logged_bucket_and_warns_about_a_region_without_logging() 
     let config = write_config(dir.path(), &discovery);
     let db = dir.path().join("ledger.db");
     let mut d = start(&config, true);
-    wait_until("the discovered bucket's records", || {
+    wait_until("the discovered bucket's records", 90, || {
         counter(&db, "records_ingested") == want_ingested && rejected(&db) == rejected_total(&want)
     });
     assert_eq!(signal(&mut d, "-TERM"), 0);

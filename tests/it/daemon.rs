@@ -1,10 +1,10 @@
 //! The daemon: `run` with a config, `demo`, restart-safe metrics, graceful shutdown, auth.
-use crate::util::{bin, fixtures_dir, run, stdout};
+use crate::util::{bin, fixtures_dir, run, signal_and_wait, stdout, wait_until};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A minimal HTTP/1.0 GET: (status, body).
 pub fn http_get(addr: &str, path: &str, auth: Option<&str>) -> (u16, String) {
@@ -105,33 +105,7 @@ fn start(args: &[&str], envs: &[(&str, &str)]) -> (Running, String) {
 }
 
 fn terminate(child: &mut Child) -> i32 {
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let start = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st.code().unwrap_or(-1);
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the daemon did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    signal_and_wait(child, "-TERM")
 }
 
 fn config(dir: &Path, logs: &Path, extra: &str) -> std::path::PathBuf {
@@ -164,7 +138,7 @@ fn the_demo_serves_real_nonzero_spend_and_stops_cleanly() {
         ],
         &[],
     );
-    wait_until("spend in /metrics", || {
+    wait_until("spend in /metrics", 60, || {
         family_sum(
             &http_get(&addr, "/metrics", None).1,
             "bedrock_cost_usd_total",
@@ -211,7 +185,7 @@ fn a_restart_neither_resets_nor_loses_spend_counters() {
 
     let (mut child, addr) = start(&["run", "--config", cfg], &[]);
     let mut before = String::new();
-    wait_until("every fixture ingested", || {
+    wait_until("every fixture ingested", 60, || {
         before = http_get(&addr, "/metrics", None).1;
         family_sum(&before, "bedrock_meter_records_ingested_total") >= 29.0
     });
@@ -402,7 +376,7 @@ fn a_failing_source_is_reported_and_retried_without_stopping_the_daemon() {
     let missing = dir.path().join("not-there-yet");
     let cfg = config(dir.path(), &missing, "");
     let (mut child, addr) = start(&["run", "--config", cfg.to_str().unwrap()], &[]);
-    wait_until("the error to be counted", || {
+    wait_until("the error to be counted", 60, || {
         let m = http_get(&addr, "/metrics", None).1;
         m.contains("bedrock_meter_source_errors_total{source=\"logs\",kind=\"unreadable\"}")
     });
@@ -413,7 +387,7 @@ fn a_failing_source_is_reported_and_retried_without_stopping_the_daemon() {
         missing.join("late.json"),
     )
     .unwrap();
-    wait_until("the late file to be ingested", || {
+    wait_until("the late file to be ingested", 60, || {
         family_sum(
             &http_get(&addr, "/metrics", None).1,
             "bedrock_meter_records_ingested_total",

@@ -82,3 +82,35 @@ pub fn write_corpus(root: &Path, files: u64, per_file: u64) -> (u64, u64, u64) {
     }
     (n, tin, tout)
 }
+
+/// Sends `sig` (e.g. `-TERM`, `-KILL`) to a child and waits up to a minute for its exit code.
+pub fn signal_and_wait(child: &mut std::process::Child, sig: &str) -> i32 {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the daemon did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Polls `f` every 100 ms until it is true; fails the test after `limit_secs`.
+pub fn wait_until(what: &str, limit_secs: u64, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(limit_secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -5,7 +5,9 @@
 //! bounded channel, by the daemon. It owns the [`Store`] (the only writer of SQLite), the
 //! [`Ledger`] rule and the [`Dedup`] window. A batch is committed in one transaction; when a
 //! commit fails the batch is kept and retried, so nothing accepted is dropped.
-use crate::accounting::{Batch, Checkpoint, Dedup, INFO_METERS, Ledger, hour_of};
+use crate::accounting::{
+    Amount, Batch, Checkpoint, Dedup, Dims, INFO_METERS, Ledger, MeterKey, hour_of,
+};
 use crate::money::Usd;
 use crate::normalize::{RejectReason, UsageEvent, parse_record};
 use crate::store::{Store, StoreError};
@@ -18,6 +20,22 @@ pub enum Item {
     Event(Box<UsageEvent>),
     /// A record rejected for this reason.
     Rejected(RejectReason),
+    /// Usage that arrives already priced, not as an invocation-log record: provisioned
+    /// throughput hours, model customization, usage priced from CloudWatch metrics alone.
+    /// Added to the rollups as is (no dedup: the producer's checkpoint, committed in the same
+    /// chunk, is what keeps it from being counted twice).
+    Priced(Box<PricedUsage>),
+}
+
+/// One pre-priced rollup delta (see [`Item::Priced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedUsage {
+    /// The rollup dimensions (hour, account, region, model, …, `pricing_mode`).
+    pub dims: Dims,
+    /// The meter, its detail, and the price entry and table version behind the cost.
+    pub meter: MeterKey,
+    /// Quantity in the meter's unit and the exact cost (`None` when unpriced).
+    pub amount: Amount,
 }
 
 impl Item {
@@ -136,6 +154,7 @@ impl<'a> Writer<'a> {
         match item {
             Item::Event(ev) => self.event(ev),
             Item::Rejected(r) => self.reject(*r),
+            Item::Priced(p) => self.priced(p),
         }
     }
 
@@ -153,6 +172,11 @@ impl<'a> Writer<'a> {
             self.batch.count("records_ingested", 1);
             self.summary.records_ingested += 1;
         }
+    }
+
+    /// Adds a pre-priced rollup delta.
+    pub fn priced(&mut self, p: &PricedUsage) {
+        self.batch.add(&p.dims, p.meter.clone(), p.amount.clone());
     }
 
     /// Counts a rejected record.

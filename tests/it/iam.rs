@@ -1,4 +1,4 @@
-//! `deploy/iam-policy.json` against the code: every AWS operation `src/sources/aws.rs`
+//! `deploy/iam-policy.json` against the code: every AWS operation `src/sources/aws/`
 //! calls (the only module that uses the AWS SDK, which this test also checks) must be
 //! allowed by the policy, and the policy must allow nothing the code does not call.
 //!
@@ -54,6 +54,34 @@ fn code(path: &Path) -> String {
         .collect()
 }
 
+/// The AWS module: `src/sources/aws/` (the only code allowed to use the SDK).
+fn aws_dir() -> PathBuf {
+    root().join("src/sources/aws")
+}
+
+/// The files of the AWS module, sorted.
+fn aws_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    rust_files(&aws_dir(), &mut files);
+    files.sort();
+    assert!(!files.is_empty(), "src/sources/aws/ has no Rust files");
+    files
+}
+
+/// [`code`] of every file of the AWS module, concatenated.
+fn aws_code() -> String {
+    aws_files().iter().map(|f| code(f)).collect()
+}
+
+/// [`source`] of every file of the AWS module, concatenated.
+fn aws_source() -> String {
+    aws_files()
+        .iter()
+        .map(|f| source(f))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The identifiers right after each occurrence of `marker`.
 fn idents_after(code: &str, marker: &str) -> Vec<String> {
     code.match_indices(marker)
@@ -79,9 +107,9 @@ fn actions_named(code: &str) -> BTreeSet<String> {
     out
 }
 
-/// (required, optional) IAM actions of what `src/sources/aws.rs` calls.
+/// (required, optional) IAM actions of what `src/sources/aws/` calls.
 fn actions_of_the_code() -> (BTreeSet<String>, BTreeSet<String>) {
-    let code = code(&root().join("src/sources/aws.rs"));
+    let code = aws_code();
     let (mut required, mut optional) = (BTreeSet::new(), BTreeSet::new());
 
     let ops = idents_after(&code, ".client.");
@@ -89,7 +117,7 @@ fn actions_of_the_code() -> (BTreeSet<String>, BTreeSet<String>) {
     for op in &ops {
         let Some((_, req, opt)) = OPERATIONS.iter().find(|(o, _, _)| o == op) else {
             panic!(
-                "src/sources/aws.rs calls the SDK operation `{op}`, which this test's table does \
+                "src/sources/aws/ calls the SDK operation `{op}`, which this test's table does \
                  not know: add it to OPERATIONS with its IAM actions, and to \
                  deploy/iam-policy.json"
             );
@@ -103,7 +131,7 @@ fn actions_of_the_code() -> (BTreeSet<String>, BTreeSet<String>) {
     assert_eq!(
         sends,
         ops.len(),
-        "src/sources/aws.rs sends {sends} requests but the scanner found {} `.client.<op>(` \
+        "src/sources/aws/ sends {sends} requests but the scanner found {} `.client.<op>(` \
          calls ({ops:?}): build requests as `self.client.<op>()` so this test sees them",
         ops.len()
     );
@@ -111,7 +139,7 @@ fn actions_of_the_code() -> (BTreeSet<String>, BTreeSet<String>) {
     for name in idents_after(&code, "::sts::") {
         let Some((_, acts)) = STS_PROVIDERS.iter().find(|(p, _)| *p == name) else {
             panic!(
-                "src/sources/aws.rs uses `sts::{name}`, which this test's table does not know: \
+                "src/sources/aws/ uses `sts::{name}`, which this test's table does not know: \
                  add it to STS_PROVIDERS with its IAM actions"
             );
         };
@@ -120,7 +148,7 @@ fn actions_of_the_code() -> (BTreeSet<String>, BTreeSet<String>) {
     for svc in idents_after(&code, "aws_sdk_") {
         assert!(
             SERVICES.contains(&svc.as_str()),
-            "src/sources/aws.rs uses the SDK crate aws_sdk_{svc}, which this test does not \
+            "src/sources/aws/ uses the SDK crate aws_sdk_{svc}, which this test does not \
              cover: add its operations to OPERATIONS"
         );
     }
@@ -183,14 +211,14 @@ fn policy_actions() -> BTreeSet<String> {
 
 #[test]
 fn only_the_aws_module_uses_the_sdk() {
-    let aws = root().join("src/sources/aws.rs");
+    let aws = aws_dir();
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
-    for f in files.iter().filter(|f| **f != aws) {
+    for f in files.iter().filter(|f| !f.starts_with(&aws)) {
         let c = code(f);
         assert!(
             !c.contains("aws_sdk_") && !c.contains("aws_config::") && !c.contains("aws_smithy"),
-            "{} uses the AWS SDK; only src/sources/aws.rs may (this test and \
+            "{} uses the AWS SDK; only src/sources/aws/ may (this test and \
              deploy/iam-policy.json rely on it)",
             f.display()
         );
@@ -214,12 +242,12 @@ fn the_iam_policy_allows_exactly_what_the_code_calls() {
         );
     }
     // The actions the error messages tell users to grant are the policy's too.
-    let named = actions_named(&source(&root().join("src/sources/aws.rs")));
+    let named = actions_named(&aws_source());
     assert!(!named.is_empty());
     for a in &named {
         assert!(
             policy.contains(a),
-            "src/sources/aws.rs tells users to grant {a}, which deploy/iam-policy.json lacks"
+            "src/sources/aws/ tells users to grant {a}, which deploy/iam-policy.json lacks"
         );
     }
 }

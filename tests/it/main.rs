@@ -13,7 +13,7 @@ mod crash;
 mod daemon;
 /// The shared real fixtures, ingested end to end, with hand-checked costs.
 mod fixtures;
-/// deploy/iam-policy.json against the SDK calls in src/sources/aws.rs.
+/// deploy/iam-policy.json against the SDK calls in src/sources/aws/.
 mod iam;
 /// The Prometheus exposition: golden file, promtool, restart equality.
 mod metrics;

@@ -27,6 +27,8 @@
 //! - [`daemon`]: builds every component from the config, connects them, and states the
 //!   shutdown order; [`config`]: the strict TOML config.
 //! - [`ingest`]: the `ingest` command's run (files and `s3://` backfills).
+//! - [`inventory`]: what the account owns that costs money without an invocation record
+//!   (provisioned throughputs, customization, custom models) and its inference profiles.
 //! - [`clock`]: the only place that reads wall-clock time.
 //! - [`cli`], [`cli_pricing`]: commands and exit codes; [`estimate`]: what a prompt would
 //!   cost; [`synth`]: realistic generated records (demo, benchmark); [`bench`](mod@bench): the ingest
@@ -44,6 +46,7 @@ pub mod discovery;
 pub mod estimate;
 pub mod exporters;
 pub mod ingest;
+pub mod inventory;
 pub mod money;
 pub mod normalize;
 pub mod pipeline;

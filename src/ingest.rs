@@ -9,7 +9,7 @@
 //! [`crate::sources::s3`] and [`crate::sources::aws`]; this module must not use the AWS SDK
 //! itself, nor log record contents.
 use crate::accounting::{Checkpoint, Ledger};
-use crate::pipeline::{Item, Writer};
+use crate::pipeline::Writer;
 use crate::sources::aws::{AwsError, AwsSettings, ObjectStoreApi, S3Client};
 use crate::sources::files::{self, FileSink};
 use crate::sources::s3::{self, S3_SOURCE, S3Url};
@@ -107,7 +107,7 @@ impl FileSink for ToWriter<'_, '_> {
     type Error = StoreError;
 
     fn record(&mut self, bytes: &[u8]) {
-        self.writer.item(&Item::parse(bytes));
+        self.writer.record(bytes);
     }
 
     fn garbage(&mut self) {

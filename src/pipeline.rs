@@ -103,6 +103,9 @@ pub struct Writer<'a> {
     ledger: Ledger<'a>,
     dedup: Dedup,
     batch: Batch,
+    /// Records ingested and duplicates since the last commit, added to the batch's counters
+    /// at commit (not with a string-keyed map update per record).
+    pending: (u64, u64),
     /// Totals of everything accepted by this writer.
     pub summary: IngestSummary,
 }
@@ -125,6 +128,7 @@ impl<'a> Writer<'a> {
             ledger,
             dedup,
             batch: Batch::default(),
+            pending: (0, 0),
             summary: IngestSummary::default(),
         })
     }
@@ -158,6 +162,18 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Normalizes and accounts one record's bytes (as [`Item::parse`] then [`Writer::item`],
+    /// without boxing the event).
+    pub fn record(&mut self, bytes: &[u8]) {
+        match parse_record(bytes) {
+            Ok(ev) => self.event(&ev),
+            Err(rej) => {
+                tracing::trace!(reason = rej.reason.as_str(), detail = %rej.detail, "Rejected record.");
+                self.reject(rej.reason);
+            }
+        }
+    }
+
     /// Accounts one usage event (or counts it as a duplicate).
     pub fn event(&mut self, ev: &UsageEvent) {
         self.batch.records += 1;
@@ -165,11 +181,11 @@ impl<'a> Writer<'a> {
             .dedup
             .check_and_insert(&ev.request_id, hour_of(ev.timestamp), &mut self.batch)
         {
-            self.batch.count("records_duplicate", 1);
+            self.pending.1 += 1;
             self.summary.records_duplicate += 1;
         } else {
             self.ledger.record(ev, &mut self.batch);
-            self.batch.count("records_ingested", 1);
+            self.pending.0 += 1;
             self.summary.records_ingested += 1;
         }
     }
@@ -223,6 +239,13 @@ impl<'a> Writer<'a> {
     /// when there was nothing to commit. On error the batch stays pending and the next call
     /// retries it.
     pub fn commit(&mut self) -> Result<Option<Batch>, StoreError> {
+        let (ingested, duplicate) = std::mem::take(&mut self.pending);
+        if ingested > 0 {
+            self.batch.count("records_ingested", ingested);
+        }
+        if duplicate > 0 {
+            self.batch.count("records_duplicate", duplicate);
+        }
         if self.batch.is_empty() {
             return Ok(None);
         }

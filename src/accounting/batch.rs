@@ -2,10 +2,15 @@
 //! checkpoints and ingest counters. The store writes one [`Batch`] in one transaction, so a
 //! checkpoint can never be ahead of (or behind) the rollups it covers.
 use crate::money::Usd;
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 /// Everything that identifies a rollup row except the meter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Hashes as its borrowed view [`DimsRef`] does, so a batch finds a cell from borrowed
+/// labels and allocates the owned key only for a new cell.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Dims {
     /// Start of the UTC hour, unix seconds.
     pub hour: i64,
@@ -32,8 +37,8 @@ pub struct Dims {
     pub pricing_mode: String,
 }
 
-/// The meter part of a rollup key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The meter part of a rollup key. Hashes as its borrowed view [`MeterRef`] does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MeterKey {
     /// Meter name: a priced meter (`input_tokens`, `output_tokens`, `cache_read_tokens`,
     /// `cache_write_5m_tokens`, `cache_write_1h_tokens`, `images`) or an informational one
@@ -47,6 +52,207 @@ pub struct MeterKey {
     /// Version of the price table the entry came from (empty when no entry).
     pub pricing_version: String,
 }
+
+/// A borrowed view of [`Dims`] (same fields, same order): it hashes and compares exactly like
+/// the owned key, so looking a cell up needs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DimsRef<'a> {
+    /// See [`Dims::hour`].
+    pub hour: i64,
+    /// See [`Dims::account`].
+    pub account: &'a str,
+    /// See [`Dims::region`].
+    pub region: &'a str,
+    /// See [`Dims::model`].
+    pub model: &'a str,
+    /// See [`Dims::scope`].
+    pub scope: &'a str,
+    /// See [`Dims::service_tier`].
+    pub service_tier: &'a str,
+    /// See [`Dims::context_band`].
+    pub context_band: &'a str,
+    /// See [`Dims::operation`].
+    pub operation: &'a str,
+    /// See [`Dims::principal`].
+    pub principal: &'a str,
+    /// See [`Dims::tags`].
+    pub tags: &'a str,
+    /// See [`Dims::pricing_mode`].
+    pub pricing_mode: &'a str,
+}
+
+impl Dims {
+    /// The borrowed view.
+    pub fn as_ref(&self) -> DimsRef<'_> {
+        DimsRef {
+            hour: self.hour,
+            account: &self.account,
+            region: &self.region,
+            model: &self.model,
+            scope: &self.scope,
+            service_tier: &self.service_tier,
+            context_band: &self.context_band,
+            operation: &self.operation,
+            principal: &self.principal,
+            tags: &self.tags,
+            pricing_mode: &self.pricing_mode,
+        }
+    }
+}
+
+impl DimsRef<'_> {
+    /// The owned key.
+    pub fn to_owned(&self) -> Dims {
+        Dims {
+            hour: self.hour,
+            account: self.account.to_owned(),
+            region: self.region.to_owned(),
+            model: self.model.to_owned(),
+            scope: self.scope.to_owned(),
+            service_tier: self.service_tier.to_owned(),
+            context_band: self.context_band.to_owned(),
+            operation: self.operation.to_owned(),
+            principal: self.principal.to_owned(),
+            tags: self.tags.to_owned(),
+            pricing_mode: self.pricing_mode.to_owned(),
+        }
+    }
+}
+
+impl Hash for Dims {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_ref().hash(state);
+    }
+}
+
+/// What a map keyed by [`Dims`] can be searched with: the owned key or a [`DimsRef`].
+pub trait DimsKey {
+    /// The borrowed view of the key.
+    fn dims_ref(&self) -> DimsRef<'_>;
+}
+
+impl DimsKey for Dims {
+    fn dims_ref(&self) -> DimsRef<'_> {
+        self.as_ref()
+    }
+}
+
+impl DimsKey for DimsRef<'_> {
+    fn dims_ref(&self) -> DimsRef<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn DimsKey + 'a> for Dims {
+    fn borrow(&self) -> &(dyn DimsKey + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn DimsKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.dims_ref().hash(state);
+    }
+}
+
+impl PartialEq for dyn DimsKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.dims_ref() == other.dims_ref()
+    }
+}
+
+impl Eq for dyn DimsKey + '_ {}
+
+/// A borrowed view of [`MeterKey`] (same fields, same order, same hash and equality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterRef<'a> {
+    /// See [`MeterKey::meter`].
+    pub meter: &'static str,
+    /// See [`MeterKey::detail`].
+    pub detail: &'a str,
+    /// See [`MeterKey::price_entry`].
+    pub price_entry: &'a str,
+    /// See [`MeterKey::pricing_version`].
+    pub pricing_version: &'a str,
+}
+
+impl MeterKey {
+    /// The borrowed view.
+    pub fn as_ref(&self) -> MeterRef<'_> {
+        MeterRef {
+            meter: self.meter,
+            detail: &self.detail,
+            price_entry: &self.price_entry,
+            pricing_version: &self.pricing_version,
+        }
+    }
+}
+
+impl MeterRef<'_> {
+    /// The owned key.
+    pub fn to_owned(&self) -> MeterKey {
+        MeterKey {
+            meter: self.meter,
+            detail: self.detail.to_owned(),
+            price_entry: self.price_entry.to_owned(),
+            pricing_version: self.pricing_version.to_owned(),
+        }
+    }
+}
+
+impl Hash for MeterKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_ref().hash(state);
+    }
+}
+
+/// Hashes the meter and its detail only: within one set of dimensions the price entry and
+/// table version almost never vary, and equal keys still hash equally, so hashing the two
+/// long names would only cost time.
+impl Hash for MeterRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.meter.hash(state);
+        self.detail.hash(state);
+    }
+}
+
+/// What a map keyed by [`MeterKey`] can be searched with: the owned key or a [`MeterRef`].
+pub trait MeterKeyLike {
+    /// The borrowed view of the key.
+    fn meter_ref(&self) -> MeterRef<'_>;
+}
+
+impl MeterKeyLike for MeterKey {
+    fn meter_ref(&self) -> MeterRef<'_> {
+        self.as_ref()
+    }
+}
+
+impl MeterKeyLike for MeterRef<'_> {
+    fn meter_ref(&self) -> MeterRef<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn MeterKeyLike + 'a> for MeterKey {
+    fn borrow(&self) -> &(dyn MeterKeyLike + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn MeterKeyLike + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.meter_ref().hash(state);
+    }
+}
+
+impl PartialEq for dyn MeterKeyLike + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.meter_ref() == other.meter_ref()
+    }
+}
+
+impl Eq for dyn MeterKeyLike + '_ {}
 
 /// Quantity and exact cost of one rollup cell.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -130,6 +336,16 @@ pub type Cells = HashMap<MeterKey, Amount, FastHash>;
 
 /// Rollup deltas by dimensions.
 pub type Rollups = HashMap<Dims, Cells, FastHash>;
+
+/// Adds an amount to the cell of `meter`, allocating its owned key only when it is new.
+pub fn add_to_cell(cells: &mut Cells, meter: MeterRef<'_>, amount: Amount) {
+    match cells.get_mut(&meter as &dyn MeterKeyLike) {
+        Some(a) => a.add(&amount),
+        None => {
+            cells.insert(meter.to_owned(), amount);
+        }
+    }
+}
 
 impl Batch {
     /// The cells of `dims` (created empty), found with one hash of the dimensions.

@@ -8,7 +8,31 @@
 //! dropped. Beyond the window, source checkpoints are what prevent double counting.
 use super::batch::{Batch, SeenId};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use xxhash_rust::xxh3::xxh3_128;
+
+/// Hashes a key that already is a uniformly distributed hash (an XXH3-128 of a request id)
+/// by folding its halves: a second, keyed hash per lookup would buy nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `u128` keys; any other input still hashes deterministically.
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.0 ^= (i as u64) ^ ((i >> 64) as u64);
+    }
+}
 
 /// Default window: 48 hours of event time.
 pub const DEFAULT_WINDOW_HOURS: i64 = 48;
@@ -16,7 +40,7 @@ pub const DEFAULT_WINDOW_HOURS: i64 = 48;
 /// Recently seen request ids.
 #[derive(Debug)]
 pub struct Dedup {
-    seen: HashMap<u128, i64>,
+    seen: HashMap<u128, i64, BuildHasherDefault<FoldHasher>>,
     window_secs: i64,
     newest_hour: i64,
     pruned_below: i64,
@@ -26,7 +50,7 @@ impl Dedup {
     /// An empty window of `window_hours`.
     pub fn new(window_hours: i64) -> Dedup {
         Dedup {
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             window_secs: window_hours.max(1) * 3600,
             newest_hour: i64::MIN,
             pruned_below: i64::MIN,
@@ -50,10 +74,12 @@ impl Dedup {
     /// the batch, so the store persists it with the rollups).
     pub fn check_and_insert(&mut self, request_id: &str, hour: i64, batch: &mut Batch) -> bool {
         let hash = Dedup::hash(request_id);
-        if self.seen.contains_key(&hash) {
-            return true;
+        match self.seen.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => return true,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(hour);
+            }
         }
-        self.seen.insert(hash, hour);
         self.newest_hour = self.newest_hour.max(hour);
         batch.seen.push(SeenId { hash, hour });
         false

@@ -4,12 +4,13 @@
 //! count × USD per image. Each cell names the price entry and table version that produced it.
 //! A meter the entry has no price for, or a model with no entry, is booked with no cost and
 //! no entry id: that is "unpriced", shown in reports and metrics, never a silent $0.
-use super::batch::{Amount, Batch, Cells, Dims, MeterKey};
+use super::batch::{Amount, Batch, Cells, DimsKey, DimsRef, MeterKey, MeterRef, add_to_cell};
 use crate::money::Usd;
 use crate::normalize::{CountSource, UsageEvent};
 use crate::pricing::{ContextBand, PriceBook, PriceEntry, PriceQuery, TokenMeter};
 use chrono::{DateTime, Timelike, Utc};
 use rust_decimal::Decimal;
+use std::cell::Cell;
 
 /// How much of the caller's identity the ledger keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,37 +97,61 @@ impl<'a> Ledger<'a> {
         self.book.entry_for(&q, ev.tokens.total_input())
     }
 
-    fn dims(&self, ev: &UsageEvent, band: ContextBand) -> Dims {
-        let principal = match self.config.principal {
-            PrincipalDetail::Off => "all".to_string(),
-            PrincipalDetail::Role => ev.principal.without_session(),
-            PrincipalDetail::RoleSession => ev.principal.with_session(),
-        };
-        Dims {
+    /// The event's dimensions, borrowed from the event and from `labels` (where the principal
+    /// and tags labels are written), so looking up its cells allocates nothing.
+    fn dims<'s>(
+        &'s self,
+        ev: &'s UsageEvent,
+        band: ContextBand,
+        labels: &'s mut Labels,
+    ) -> DimsRef<'s> {
+        let principal = &mut labels.principal;
+        principal.clear();
+        // `Principal::without_session` / `with_session`, written into a reused buffer.
+        let p = &ev.principal;
+        match self.config.principal {
+            PrincipalDetail::Off => principal.push_str("all"),
+            PrincipalDetail::Role | PrincipalDetail::RoleSession => {
+                principal.push_str(&p.kind);
+                if !p.name.is_empty() {
+                    principal.push('/');
+                    principal.push_str(&p.name);
+                }
+                if self.config.principal == PrincipalDetail::RoleSession
+                    && let Some(s) = &p.session
+                {
+                    principal.push('/');
+                    principal.push_str(s);
+                }
+            }
+        }
+        labels.tags.clear();
+        self.write_tags(ev, &mut labels.tags);
+        DimsRef {
             hour: hour_of(ev.timestamp.with_nanosecond(0).unwrap_or(ev.timestamp)),
-            account: ev.account.clone(),
-            region: ev.region.clone(),
-            model: ev.model.label().to_string(),
-            scope: ev.model.scope.as_str().to_string(),
-            service_tier: ev.service_tier.as_str().to_string(),
-            context_band: band.as_str().to_string(),
-            operation: ev.operation.as_str().to_string(),
-            principal,
-            tags: self.tags_json(ev),
+            account: &ev.account,
+            region: &ev.region,
+            model: ev.model.label(),
+            scope: ev.model.scope.as_str(),
+            service_tier: ev.service_tier.as_str(),
+            context_band: band.as_str(),
+            operation: ev.operation.as_str(),
+            principal: &labels.principal,
+            tags: std::str::from_utf8(&labels.tags).unwrap_or_default(),
             pricing_mode: if ev.model.provisioned {
                 "provisioned"
             } else {
                 "on_demand"
-            }
-            .to_string(),
+            },
         }
     }
 
-    fn tags_json(&self, ev: &UsageEvent) -> String {
+    /// The kept tags as a canonical JSON object (`{}` when none), appended to `out`.
+    fn write_tags(&self, ev: &UsageEvent, out: &mut Vec<u8>) {
         // `ev.tags` is sorted by key without duplicates (normalize), so writing the kept
         // pairs in order gives the same canonical object as a BTreeMap-backed
         // serde_json::Map, without building one per event.
-        let mut out = Vec::with_capacity(64);
+        let start = out.len();
         out.push(b'{');
         for (k, v) in &ev.tags {
             let keep = match &self.config.tag_keys {
@@ -134,17 +159,16 @@ impl<'a> Ledger<'a> {
                 TagKeys::Only(keys) => keys.iter().any(|x| x == k),
             };
             if keep {
-                if out.len() > 1 {
+                if out.len() > start + 1 {
                     out.push(b',');
                 }
                 // Writing a &str into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut out, k);
+                let _ = serde_json::to_writer(&mut *out, k);
                 out.push(b':');
-                let _ = serde_json::to_writer(&mut out, v);
+                let _ = serde_json::to_writer(&mut *out, v);
             }
         }
         out.push(b'}');
-        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Books one event into a batch.
@@ -153,11 +177,18 @@ impl<'a> Ledger<'a> {
         let band = entry
             .map(|e| e.context_band())
             .unwrap_or(ContextBand::Standard);
-        // One hash of the dimensions per event, not one per meter.
-        let cells = batch.cells(self.dims(ev, band));
+        // One hash of the dimensions per event, not one per meter; the key is borrowed, so
+        // only a new cell allocates.
+        let mut labels = LABELS.take();
+        let dims = self.dims(ev, band, &mut labels);
+        let cells = match batch.rollups.get_mut(&dims as &dyn DimsKey) {
+            Some(c) => c,
+            None => batch.rollups.entry(dims.to_owned()).or_default(),
+        };
+        LABELS.set(labels);
         let (entry_id, version) = match entry {
-            Some(e) => (e.id().to_string(), self.book.version().to_string()),
-            None => (String::new(), String::new()),
+            Some(e) => (e.id(), self.book.version()),
+            None => ("", ""),
         };
 
         let tokens = [
@@ -173,18 +204,14 @@ impl<'a> Ledger<'a> {
             }
             let price = entry.and_then(|e| e.token_usd_per_1m(m));
             let (key_entry, key_version, cost) = match price {
-                Some(p) => (
-                    entry_id.clone(),
-                    version.clone(),
-                    Some(cost_of(qty, p, 1_000_000)),
-                ),
-                None => (String::new(), String::new(), None),
+                Some(p) => (entry_id, version, Some(cost_of(qty, p, 1_000_000))),
+                None => ("", "", None),
             };
             add(
                 cells,
-                MeterKey {
+                MeterRef {
                     meter: m.as_str(),
-                    detail: String::new(),
+                    detail: "",
                     price_entry: key_entry,
                     pricing_version: key_version,
                 },
@@ -202,8 +229,8 @@ impl<'a> Ledger<'a> {
                     MeterKey {
                         meter: "images",
                         detail: p.band,
-                        price_entry: entry_id.clone(),
-                        pricing_version: version.clone(),
+                        price_entry: entry_id.to_owned(),
+                        pricing_version: version.to_owned(),
                     },
                     Amount {
                         quantity: u64::from(img.count),
@@ -223,7 +250,7 @@ impl<'a> Ledger<'a> {
                     },
                 ),
             };
-            add(cells, meter, amount);
+            add(cells, meter.as_ref(), amount);
         }
 
         info(cells, "invocations", 1);
@@ -239,8 +266,8 @@ impl<'a> Ledger<'a> {
     }
 }
 
-fn add(cells: &mut Cells, meter: MeterKey, amount: Amount) {
-    cells.entry(meter).or_default().add(&amount);
+fn add(cells: &mut Cells, meter: MeterRef<'_>, amount: Amount) {
+    add_to_cell(cells, meter, amount);
 }
 
 fn info(cells: &mut Cells, meter: &'static str, qty: u64) {
@@ -249,17 +276,29 @@ fn info(cells: &mut Cells, meter: &'static str, qty: u64) {
     }
     add(
         cells,
-        MeterKey {
+        MeterRef {
             meter,
-            detail: String::new(),
-            price_entry: String::new(),
-            pricing_version: String::new(),
+            detail: "",
+            price_entry: "",
+            pricing_version: "",
         },
         Amount {
             quantity: qty,
             cost: None,
         },
     );
+}
+
+/// Reused buffers for the two composed labels of an event's dimensions (principal, tags).
+#[derive(Default)]
+struct Labels {
+    principal: String,
+    tags: Vec<u8>,
+}
+
+thread_local! {
+    /// The booking thread's label buffers (taken and put back around each lookup).
+    static LABELS: Cell<Labels> = Cell::new(Labels::default());
 }
 
 /// The detail of an unpriced image cell: `WxH/quality` (`?` for an unknown side).

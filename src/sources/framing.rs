@@ -6,6 +6,7 @@
 //! cannot start a JSON value are returned as garbage frames (one per line) so the caller can
 //! count them and go on. A truncated record followed by a new record at the start of a line
 //! is cut off there, so one bad line costs one record, not the rest of the file.
+
 use std::io::{self, Read};
 
 /// Largest single record accepted (Bedrock inlines bodies up to 100 KB each; CloudWatch Logs
@@ -13,6 +14,10 @@ use std::io::{self, Read};
 pub const MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
 
 const CHUNK: usize = 256 * 1024;
+
+/// `}{`: compact values concatenated on one line (built once, not per line).
+static CONCATENATED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"}{"));
 
 /// One framed item.
 #[derive(Debug, PartialEq, Eq)]
@@ -238,7 +243,7 @@ impl<R: Read> Framer<R> {
                     e -= 1;
                 }
                 let line = &self.buf[s..e];
-                if line.last() != Some(&b'}') || memchr::memmem::find(line, b"}{").is_some() {
+                if line.last() != Some(&b'}') || CONCATENATED.find(line).is_some() {
                     return Ok(None);
                 }
                 self.consumed += (off + 1) as u64;

@@ -380,3 +380,72 @@ impl Batch {
             && self.counters.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    fn dims() -> Dims {
+        Dims {
+            hour: 3600,
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            model: "anthropic.claude".into(),
+            scope: "geo".into(),
+            service_tier: "standard".into(),
+            context_band: "standard".into(),
+            operation: "Converse".into(),
+            principal: "role/App/s".into(),
+            tags: "{}".into(),
+            pricing_mode: "on_demand".into(),
+        }
+    }
+
+    #[test]
+    fn borrowed_keys_hash_and_compare_like_the_owned_ones() {
+        let h = FastHash::default();
+        let d = dims();
+        assert_eq!(h.hash_one(&d), h.hash_one(d.as_ref()));
+        assert_eq!(d.as_ref().to_owned(), d);
+        let m = MeterKey {
+            meter: "input_tokens",
+            detail: String::new(),
+            price_entry: "e1".into(),
+            pricing_version: "v1".into(),
+        };
+        assert_eq!(h.hash_one(&m), h.hash_one(m.as_ref()));
+        assert_eq!(m.as_ref().to_owned(), m);
+    }
+
+    #[test]
+    fn a_borrowed_lookup_finds_the_cell_an_owned_add_made_and_vice_versa() {
+        let mut b = Batch::default();
+        let d = dims();
+        let m = MeterKey {
+            meter: "input_tokens",
+            detail: String::new(),
+            price_entry: "e1".into(),
+            pricing_version: "v1".into(),
+        };
+        let one = Amount {
+            quantity: 1,
+            cost: None,
+        };
+        b.add(&d, m.clone(), one.clone());
+        let cells = b.rollups.get_mut(&d.as_ref() as &dyn DimsKey).unwrap();
+        add_to_cell(cells, m.as_ref(), one.clone());
+        add_to_cell(
+            cells,
+            MeterRef {
+                price_entry: "e2",
+                ..m.as_ref()
+            },
+            one.clone(),
+        );
+        b.add(&d, m.clone(), one);
+        assert_eq!(b.rollups.len(), 1);
+        assert_eq!(b.rollups[&d][&m].quantity, 3);
+        assert_eq!(b.rollups[&d].len(), 2);
+    }
+}

@@ -58,7 +58,16 @@ pub fn hour_of(t: DateTime<Utc>) -> i64 {
 
 /// Cost of `quantity` units at `price` per `per` units, exactly.
 pub fn cost_of(quantity: u64, price: Usd, per: u64) -> Usd {
-    Decimal::from(quantity) * price / Decimal::from(per)
+    let product = Decimal::from(quantity) * price;
+    // Dividing by 10^6 is moving the decimal point: exact, and far cheaper than a division
+    // (the same value; only trailing zeros may differ, and every output normalizes).
+    if per == 1_000_000 && product.scale() + 6 <= Decimal::MAX_SCALE {
+        let mut cost = product;
+        if cost.set_scale(product.scale() + 6).is_ok() {
+            return cost;
+        }
+    }
+    product / Decimal::from(per)
 }
 
 /// Rollup dimensions and meters for one event, before they are added to a batch. Re-pricing
@@ -305,4 +314,32 @@ thread_local! {
 pub fn image_detail(width: Option<u32>, height: Option<u32>, quality: &str) -> String {
     let side = |v: Option<u32>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
     format!("{}x{}/{}", side(width), side(height), quality)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn cost_per_million_equals_the_exact_quotient() {
+        let prices = ["3", "15", "0.3", "0.0008", "1.25", "0.000001", "12.3456789"];
+        let quantities = [0, 1, 7, 999, 1_000_000, 123_456_789, u64::from(u32::MAX)];
+        for p in prices {
+            let price = Usd::from_str(p).unwrap();
+            for q in quantities {
+                let quotient = Decimal::from(q) * price / Decimal::from(1_000_000u64);
+                let cost = cost_of(q, price, 1_000_000);
+                assert_eq!(cost, quotient, "{q} tokens at {p}");
+                assert_eq!(
+                    cost.normalize().to_string(),
+                    quotient.normalize().to_string()
+                );
+            }
+        }
+        assert_eq!(
+            cost_of(3, Usd::from_str("0.04").unwrap(), 1),
+            Usd::from_str("0.12").unwrap()
+        );
+    }
 }

@@ -369,6 +369,10 @@ fn tags(mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>) -> Vec<(String, String)> {
 
 /// The first `max` characters of `s`.
 fn truncate(s: &str, max: usize) -> &str {
+    // No more bytes than `max` means no more characters either.
+    if s.len() <= max {
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,

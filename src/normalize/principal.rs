@@ -36,17 +36,20 @@ fn named(kind: &str, name: &str, session: Option<&str>) -> Option<Principal> {
     })
 }
 
+/// `s` split around the first `b` (an ASCII byte, so both halves are valid `str`s). A byte
+/// scan: ARNs are short, and a `char` pattern's searcher costs more than the scan.
+fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|x| x == b)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 /// `arn:<partition>:<iam|sts>::<account>:<resource>`.
 fn parse_arn(arn: &str) -> Option<Principal> {
     let rest = arn.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let (_partition, service, _region, _account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (_partition, rest) = split_at_byte(rest, b':')?;
+    let (service, rest) = split_at_byte(rest, b':')?;
+    let (_region, rest) = split_at_byte(rest, b':')?;
+    let (_account, resource) = split_at_byte(rest, b':')?;
     match service {
         "iam" => {
             if resource == "root" {
@@ -56,9 +59,12 @@ fn parse_arn(arn: &str) -> Option<Principal> {
                     session: None,
                 });
             }
-            let (kind, path_and_name) = resource.split_once('/')?;
+            let (kind, path_and_name) = split_at_byte(resource, b'/')?;
             // The name is the last segment; anything before it is the IAM path.
-            let name = path_and_name.rsplit('/').next()?;
+            let name = match path_and_name.bytes().rposition(|x| x == b'/') {
+                Some(i) => &path_and_name[i + 1..],
+                None => path_and_name,
+            };
             match kind {
                 "user" => named("user", name, None),
                 "role" => named("role", name, None),
@@ -66,8 +72,15 @@ fn parse_arn(arn: &str) -> Option<Principal> {
             }
         }
         "sts" => {
-            let mut seg = resource.splitn(3, '/');
-            match (seg.next()?, seg.next(), seg.next()) {
+            // `<type>/<name>[/<session, which may itself hold '/'>]`.
+            let seg = match split_at_byte(resource, b'/') {
+                None => (resource, None, None),
+                Some((kind, rest)) => match split_at_byte(rest, b'/') {
+                    None => (kind, Some(rest), None),
+                    Some((name, session)) => (kind, Some(name), Some(session)),
+                },
+            };
+            match seg {
                 ("assumed-role", Some(role), session) => named("role", role, session),
                 ("federated-user", Some(user), None) => named("federated-user", user, None),
                 _ => None,

@@ -25,6 +25,8 @@ static GUARDRAIL_STOP: LazyLock<Finder<'static>> =
 static CACHE_CREATION: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new("\"cache_creation\""));
 static CACHE_DETAILS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"cacheDetails\""));
+/// A prefix of every cache-count key below: one scan that usually rules out all four.
+static CACHE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"cache"));
 static CACHE_READ_ANTHROPIC: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new("\"cache_read_input_tokens\""));
 static CACHE_WRITE_ANTHROPIC: LazyLock<Finder<'static>> =
@@ -127,6 +129,9 @@ impl<'a> Bodies<'a> {
     /// a record whose envelope is sound.
     pub(crate) fn cache_counts(&mut self) -> Option<(u64, u64)> {
         let out = self.output?;
+        if !has(&CACHE_KEY, out) {
+            return None;
+        }
         let mentioned = [
             &*CACHE_READ_ANTHROPIC,
             &*CACHE_WRITE_ANTHROPIC,

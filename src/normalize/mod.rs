@@ -341,12 +341,39 @@ fn envelope_count(n: Option<JNum>, field: &str) -> Result<Option<u64>, Rejection
 /// date-time without offset taken as UTC; truncated to whole seconds.
 fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
+    if let Some(t) = parse_utc_seconds(s) {
+        return Some(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc).trunc_subsecs(0));
     }
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
         .map(|t| t.and_utc().trunc_subsecs(0))
+}
+
+/// Fast path for the shape Bedrock writes, `YYYY-MM-DDTHH:MM:SSZ`; `None` for anything else
+/// (including a leap second), which the general parser then handles.
+fn parse_utc_seconds(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = date.and_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)?;
+    Some(time.and_utc())
 }
 
 /// `requestMetadata` pairs sorted by key (first of duplicate keys kept), at most

@@ -1946,3 +1946,38 @@ fn a_huge_whitespace_run_in_a_body_to_estimate_does_not_crash_ingest() {
     assert_eq!(ev.count_source, CountSource::Estimated);
     assert!(ev.tokens.input > 0);
 }
+
+#[test]
+fn the_timestamp_fast_path_agrees_with_the_general_parser() {
+    let general = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    for s in [
+        "2026-11-01T00:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2023-02-29T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-11-31T00:00:00Z",
+        "2026-11-01T24:00:00Z",
+        "2026-11-01T00:60:00Z",
+        "2016-12-31T23:59:60Z",
+        "2026-11-01T00:00:0aZ",
+        "2026-11-01t00:00:00Z",
+        "+026-11-01T00:00:00Z",
+    ] {
+        let fast = super::parse_utc_seconds(s);
+        if fast.is_some() {
+            assert_eq!(fast, general(s), "{s}");
+        }
+        assert_eq!(
+            super::parse_timestamp(s),
+            general(s).map(|t| t.trunc_subsecs(0)),
+            "{s}"
+        );
+    }
+    assert!(super::parse_utc_seconds("2026-11-01T00:00:00Z").is_some());
+}

@@ -10,6 +10,7 @@
 //! takes the process down.
 pub mod aws;
 pub mod cloudwatch_logs;
+pub mod control_plane;
 pub mod directory;
 pub mod files;
 pub mod framing;

@@ -45,6 +45,7 @@
 //! ```
 mod admission;
 mod config;
+mod inventory;
 mod telemetry;
 #[cfg(test)]
 mod tests;

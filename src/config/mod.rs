@@ -666,8 +666,8 @@ pub struct ControlPlaneConfig {
     /// `enabled`: read the control plane (default true). It runs only when it has regions.
     pub enabled: bool,
     /// `regions`: the regions to read. Empty (default): those of the `cloudwatch_logs` and
-    /// `s3` sources (written or discovered), reached as those sources reach them unless the
-    /// keys below are set.
+    /// `s3` sources (written or discovered), with the role of the first source in each
+    /// unless `assume_role_arn` is set.
     pub regions: Vec<String>,
     /// `refresh_interval_secs`: seconds between refreshes, 60 to 86400 (default 3600).
     pub refresh_interval_secs: u64,
@@ -679,7 +679,7 @@ pub struct ControlPlaneConfig {
     #[serde(with = "empty_is_none")]
     pub external_id: Option<String>,
     /// `endpoint_url`: another endpoint than AWS's for Bedrock. `""` (default): AWS's own
-    /// (or, for inherited regions, the source's).
+    /// (never a source's: those serve CloudWatch Logs or S3).
     #[serde(with = "empty_is_none")]
     pub endpoint_url: Option<String>,
 }
@@ -703,8 +703,10 @@ impl Default for ControlPlaneConfig {
 
 impl Config {
     /// The control-plane poller to run, if any: `[control_plane]` enabled with its own
-    /// regions, or else the regions of the AWS sources (each reached like the first source
-    /// in it, unless `[control_plane]` names a role or an endpoint).
+    /// regions, or else the regions of the AWS sources. An inherited region is read with
+    /// the role of the first source in it unless `[control_plane]` names one; the endpoint
+    /// is always `[control_plane]`'s (a source's endpoint serves CloudWatch Logs or S3, not
+    /// Bedrock).
     pub fn control_plane_spec(&self) -> Option<crate::sources::control_plane::ControlPlaneSpec> {
         use crate::sources::aws::AwsSettings;
         let cp = &self.control_plane;
@@ -719,7 +721,6 @@ impl Config {
         };
         let mut targets: Vec<AwsSettings> = cp.regions.iter().map(|r| own(r)).collect();
         if targets.is_empty() {
-            let overridden = cp.assume_role_arn.is_some() || cp.endpoint_url.is_some();
             for s in &self.sources {
                 let aws = match s {
                     SourceConfig::CloudwatchLogs(c) => c.spec().aws,
@@ -729,7 +730,12 @@ impl Config {
                 if targets.iter().any(|t| t.region == aws.region) {
                     continue;
                 }
-                targets.push(if overridden { own(&aws.region) } else { aws });
+                let mut t = own(&aws.region);
+                if cp.assume_role_arn.is_none() {
+                    t.assume_role_arn = aws.assume_role_arn;
+                    t.external_id = aws.external_id;
+                }
+                targets.push(t);
             }
         }
         (!targets.is_empty()).then(|| crate::sources::control_plane::ControlPlaneSpec {

@@ -799,10 +799,8 @@ fn the_control_plane_follows_the_aws_sources_unless_told_otherwise() {
     assert_eq!(spec.refresh_interval, Duration::from_secs(3600));
     assert_eq!(spec.targets.len(), 1);
     assert_eq!(spec.targets[0].region, "eu-west-1");
-    assert_eq!(
-        spec.targets[0].endpoint_url.as_deref(),
-        Some("http://127.0.0.1:1")
-    );
+    // The source's endpoint serves S3, not Bedrock: never inherited.
+    assert_eq!(spec.targets[0].endpoint_url, None);
     let off = format!("[control_plane]\nenabled = false\n\n{sources}");
     let c = Config::from_toml_str(&off, "t").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.control_plane_spec(), None);

@@ -388,13 +388,16 @@ fn rejected_total(summary: &serde_json::Value) -> u64 {
         .sum()
 }
 
+/// A daemon config around `sources`. The control plane is off: moto lacks its APIs (it is
+/// tested against a fake server in `control_plane.rs`).
 fn write_config(dir: &Path, sources: &str) -> PathBuf {
     let p = dir.join("bedrock-meter.toml");
     std::fs::write(
         &p,
         format!(
             "[server]\nlisten_address = \"127.0.0.1:0\"\n\n[store]\npath = \"{}\"\n\n\
-             [pipeline]\ncommit_interval_ms = 100\nshutdown_grace_secs = 20\n\n{sources}",
+             [pipeline]\ncommit_interval_ms = 100\nshutdown_grace_secs = 20\n\n\
+             [control_plane]\nenabled = false\n\n{sources}",
             dir.join("ledger.db").display()
         ),
     )

@@ -7,6 +7,8 @@ mod util;
 mod aws;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
+/// The Bedrock control plane against a fake REST-JSON server (the real SDK), end to end.
+mod control_plane;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.
 mod crash;
 /// The daemon: run, demo, restart-safe metrics, graceful shutdown, auth.

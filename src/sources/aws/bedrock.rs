@@ -147,6 +147,36 @@ impl ControlPlaneClient {
         })
     }
 
+    /// A client with fixed credentials instead of the chain: for tests against a local
+    /// fake control plane (the test process cannot set the environment safely).
+    #[doc(hidden)]
+    pub fn with_static_credentials(
+        settings: &AwsSettings,
+        access_key_id: &str,
+        secret_access_key: &str,
+        on_call: CallHook,
+    ) -> Result<ControlPlaneClient, AwsError> {
+        let rt = super::runtime()?;
+        let client = rt.block_on(async {
+            let base = super::sdk_config(settings).await;
+            let creds = aws_sdk_bedrock::config::Credentials::new(
+                access_key_id,
+                secret_access_key,
+                None,
+                None,
+                "static",
+            );
+            let b = aws_sdk_bedrock::config::Builder::from(&base).credentials_provider(creds);
+            aws_sdk_bedrock::Client::from_conf(b.build())
+        });
+        Ok(ControlPlaneClient {
+            rt,
+            client,
+            settings: settings.clone(),
+            on_call,
+        })
+    }
+
     fn called(&self, api: Api) {
         (self.on_call)(api.name());
     }

@@ -503,21 +503,31 @@ pub fn foundation_models_from_json(text: &str) -> Vec<FoundationModel> {
 /// Tells the writer when the foundation-model list changed since it last stored it.
 #[derive(Debug, Default)]
 pub struct FoundationModelsPersist {
-    last: Option<DateTime<Utc>>,
+    last: Option<u64>,
 }
 
 impl FoundationModelsPersist {
-    /// The JSON to store under [`FOUNDATION_MODELS_META_KEY`] when a refresh completed since
-    /// the last call that returned something; `None` otherwise (cheap: one read lock).
+    /// The JSON to store under [`FOUNDATION_MODELS_META_KEY`] when the list differs from
+    /// the one last returned (any region's refresh may change it); `None` otherwise. Cheap:
+    /// one read lock and a hash of the list.
     pub fn due(&mut self, inventory: &InventoryHandle) -> Option<String> {
-        let (at, json) = inventory.read(|i| {
-            let at = i.refreshed_at?;
-            if self.last == Some(at) || i.foundation_models.is_empty() {
+        use std::hash::{Hash, Hasher};
+        let (fingerprint, json) = inventory.read(|i| {
+            if i.foundation_models.is_empty() {
                 return None;
             }
-            Some((at, foundation_models_json(i)))
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for m in i.foundation_models.values() {
+                (&m.region, &m.model_id, &m.lifecycle).hash(&mut h);
+                (m.extended_access_at, m.end_of_life_at).hash(&mut h);
+            }
+            let fingerprint = h.finish();
+            if self.last == Some(fingerprint) {
+                return None;
+            }
+            Some((fingerprint, foundation_models_json(i)))
         })?;
-        self.last = Some(at);
+        self.last = Some(fingerprint);
         Some(json)
     }
 }
@@ -799,7 +809,7 @@ mod tests {
     }
 
     #[test]
-    fn the_foundation_model_list_round_trips_and_is_stored_once_per_refresh() {
+    fn the_foundation_model_list_round_trips_and_is_stored_once_per_change() {
         let inv = InventoryHandle::default();
         let mut p = FoundationModelsPersist::default();
         assert_eq!(p.due(&inv), None);
@@ -818,6 +828,9 @@ mod tests {
         });
         let json = p.due(&inv).unwrap();
         assert_eq!(p.due(&inv), None);
+        // A refresh that changes nothing stores nothing; a changed lifecycle is stored.
+        inv.update(|i| i.refreshed_at = Some(t(3)));
+        assert_eq!(p.due(&inv), None);
         let back = foundation_models_from_json(&json);
         assert_eq!(
             back,
@@ -827,5 +840,12 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!(foundation_models_from_json("not json").is_empty());
+        inv.update(|i| {
+            for m in i.foundation_models.values_mut() {
+                m.lifecycle = "ACTIVE".into();
+            }
+        });
+        assert!(p.due(&inv).unwrap().contains("ACTIVE"));
+        assert_eq!(p.due(&inv), None);
     }
 }

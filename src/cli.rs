@@ -262,6 +262,10 @@ pub enum PricingCommand {
     Check {
         /// Directory of *.toml price files.
         dir: Option<PathBuf>,
+        /// Also warn about usage in this ledger that has no price, naming models the
+        /// control plane lists as LEGACY (with extended-access dates where known).
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Show the price entries that apply to a model.
     Show {

@@ -56,6 +56,8 @@ pub struct DaemonSettings {
     pub shutdown_grace: Duration,
     /// Sources to run.
     pub sources: Vec<SourceSpec>,
+    /// The Bedrock control-plane poller, if any (`[control_plane]`).
+    pub control_plane: Option<crate::sources::control_plane::ControlPlaneSpec>,
 }
 
 impl Default for DaemonSettings {
@@ -75,6 +77,7 @@ impl Default for DaemonSettings {
             commit_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             sources: Vec::new(),
+            control_plane: None,
         }
     }
 }
@@ -154,9 +157,17 @@ where
             .with_context(|| "restoring metrics from the ledger")?,
     );
 
+    // What the control plane knows (profiles, provisioned throughputs, …), shared with the
+    // ledger and the metrics.
+    let inventory = crate::inventory::InventoryHandle::default();
+    if settings.control_plane.is_some() {
+        telemetry.set_inventory(inventory.clone());
+    }
+
     let (tx, rx) = std::sync::mpsc::sync_channel::<SourceChunk>(settings.channel_capacity.max(1));
     let writer_stop = Arc::new(AtomicBool::new(false));
     let writer = {
+        let inventory = inventory.clone();
         let book = book.clone();
         let telemetry = telemetry.clone();
         let ledger_cfg = settings.ledger.clone();
@@ -170,7 +181,7 @@ where
         std::thread::Builder::new()
             .name("writer".into())
             .spawn(move || {
-                let ledger = Ledger::new(&book, ledger_cfg);
+                let ledger = Ledger::new(&book, ledger_cfg).with_inventory(inventory.clone());
                 let writer = match Writer::new(store, ledger, window) {
                     Ok(w) => w,
                     Err(e) => {
@@ -179,12 +190,25 @@ where
                     }
                 };
                 ready.store_open.store(true, Ordering::Relaxed);
-                write_loop(writer, &rx, &telemetry, &stop, max, every);
+                write_loop(writer, &rx, &telemetry, &stop, max, every, &inventory);
                 Ok(())
             })?
     };
 
     let stop = Arc::new(AtomicBool::new(false));
+    if let Some(spec) = &settings.control_plane {
+        // Not joined at shutdown: it writes nothing, and may be inside an SDK retry.
+        let (_thread, first) = crate::sources::control_plane::spawn(
+            spec.clone(),
+            inventory.clone(),
+            telemetry.clone() as Arc<dyn HealthSink>,
+            clock.clone(),
+            stop.clone(),
+        )?;
+        // Records are priced with the inventory in hand when it comes quickly; a slow or
+        // failing control plane delays the sources by at most this.
+        let _ = first.recv_timeout(Duration::from_secs(30));
+    }
     let mut source_threads = Vec::new();
     for spec in &settings.sources {
         let cx = SourceContext::new(
@@ -327,7 +351,9 @@ fn write_loop(
     stop: &AtomicBool,
     max: u64,
     every: Duration,
+    inventory: &crate::inventory::InventoryHandle,
 ) {
+    let mut foundation_models = crate::sources::control_plane::FoundationModelsPersist::default();
     let mut last_commit = Instant::now();
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -367,6 +393,15 @@ fn write_loop(
                     continue;
                 }
             }
+        }
+        // The control plane's foundation-model list, for `pricing check --db`.
+        if let Some(json) = foundation_models.due(inventory)
+            && let Err(e) = writer.store_mut().meta_set(
+                crate::sources::control_plane::FOUNDATION_MODELS_META_KEY,
+                &json,
+            )
+        {
+            tracing::warn!(error = %e, "Cannot record the foundation-model list.");
         }
         let wait = every
             .saturating_sub(last_commit.elapsed())
@@ -440,6 +475,7 @@ impl DaemonSettings {
             commit_interval: c.pipeline.commit_interval(),
             shutdown_grace: c.pipeline.shutdown_grace(),
             sources,
+            control_plane: c.control_plane_spec(),
         }
     }
 }

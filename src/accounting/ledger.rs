@@ -48,6 +48,7 @@ pub struct LedgerConfig {
 pub struct Ledger<'a> {
     book: &'a PriceBook,
     config: LedgerConfig,
+    inventory: Option<crate::inventory::InventoryHandle>,
 }
 
 /// Start of the UTC hour containing `t`, as unix seconds.
@@ -82,7 +83,18 @@ pub struct Priced<'e> {
 impl<'a> Ledger<'a> {
     /// A ledger over a price table.
     pub fn new(book: &'a PriceBook, config: LedgerConfig) -> Ledger<'a> {
-        Ledger { book, config }
+        Ledger {
+            book,
+            config,
+            inventory: None,
+        }
+    }
+
+    /// Resolves application-inference-profile ARNs through `inventory` (see
+    /// [`super::profiles`]).
+    pub fn with_inventory(mut self, inventory: crate::inventory::InventoryHandle) -> Self {
+        self.inventory = Some(inventory);
+        self
     }
 
     /// The price table.
@@ -182,6 +194,11 @@ impl<'a> Ledger<'a> {
 
     /// Books one event into a batch.
     pub fn record(&self, ev: &UsageEvent, batch: &mut Batch) {
+        let via_profile = self
+            .inventory
+            .as_ref()
+            .and_then(|i| super::profiles::resolve(i, ev));
+        let ev = via_profile.as_ref().unwrap_or(ev);
         let entry = self.entry_for(ev);
         let band = entry
             .map(|e| e.context_band())

@@ -9,6 +9,7 @@
 mod batch;
 mod dedup;
 mod ledger;
+pub mod profiles;
 mod reprice;
 
 pub use batch::*;

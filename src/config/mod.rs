@@ -82,6 +82,10 @@ pub struct Config {
     /// and read it.
     #[serde(default)]
     pub discovery: DiscoveryConfig,
+    /// `[control_plane]`: the Bedrock control-plane inventory (inference profiles,
+    /// provisioned throughputs, foundation models, customization).
+    #[serde(default)]
+    pub control_plane: ControlPlaneConfig,
     /// `[[sources]]`: where invocation-log records come from. None is allowed: the daemon
     /// then serves what the ledger already holds.
     #[serde(default)]
@@ -98,6 +102,7 @@ const SECTIONS: &[&str] = &[
     "pipeline",
     "logging",
     "discovery",
+    "control_plane",
     "sources",
 ];
 
@@ -125,6 +130,7 @@ impl Config {
             pipeline: section(&mut table, "pipeline", &mut problems),
             logging: section(&mut table, "logging", &mut problems),
             discovery: section(&mut table, "discovery", &mut problems),
+            control_plane: section(&mut table, "control_plane", &mut problems),
             sources: source::parse_all(table.remove("sources"), &mut problems),
         };
         for key in table.keys() {
@@ -644,6 +650,99 @@ pub enum DiscoveryPrefer {
     CloudwatchLogs,
     /// Read both (records seen in both are dropped by request id).
     Both,
+}
+
+// ---------------------------------------------------------------------------------------
+// [control_plane]
+
+/// `[control_plane]`: the poller that reads the Bedrock control plane every
+/// `refresh_interval_secs` (see [`crate::sources::control_plane`]). It resolves
+/// application-inference-profile ARNs to their model (and adds the profiles' tags), and
+/// keeps provisioned throughputs, custom models, customization jobs and foundation-model
+/// lifecycles for the cost streams and `pricing check --db`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlaneConfig {
+    /// `enabled`: read the control plane (default true). It runs only when it has regions.
+    pub enabled: bool,
+    /// `regions`: the regions to read. Empty (default): those of the `cloudwatch_logs` and
+    /// `s3` sources (written or discovered), with the role of the first source in each
+    /// unless `assume_role_arn` is set.
+    pub regions: Vec<String>,
+    /// `refresh_interval_secs`: seconds between refreshes, 60 to 86400 (default 3600).
+    pub refresh_interval_secs: u64,
+    /// `assume_role_arn`: a role to assume. `""` (default): the chain's credentials (or,
+    /// for inherited regions, the source's role).
+    #[serde(with = "empty_is_none")]
+    pub assume_role_arn: Option<String>,
+    /// `external_id`: the external id the role's trust policy requires. `""`: none.
+    #[serde(with = "empty_is_none")]
+    pub external_id: Option<String>,
+    /// `endpoint_url`: another endpoint than AWS's for Bedrock. `""` (default): AWS's own
+    /// (never a source's: those serve CloudWatch Logs or S3).
+    #[serde(with = "empty_is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Default of `control_plane.refresh_interval_secs`: hourly (about 8 calls per region an
+/// hour, plus one per application profile).
+pub const DEFAULT_CONTROL_PLANE_REFRESH_SECS: u64 = 3600;
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        ControlPlaneConfig {
+            enabled: true,
+            regions: Vec::new(),
+            refresh_interval_secs: DEFAULT_CONTROL_PLANE_REFRESH_SECS,
+            assume_role_arn: None,
+            external_id: None,
+            endpoint_url: None,
+        }
+    }
+}
+
+impl Config {
+    /// The control-plane poller to run, if any: `[control_plane]` enabled with its own
+    /// regions, or else the regions of the AWS sources. An inherited region is read with
+    /// the role of the first source in it unless `[control_plane]` names one; the endpoint
+    /// is always `[control_plane]`'s (a source's endpoint serves CloudWatch Logs or S3, not
+    /// Bedrock).
+    pub fn control_plane_spec(&self) -> Option<crate::sources::control_plane::ControlPlaneSpec> {
+        use crate::sources::aws::AwsSettings;
+        let cp = &self.control_plane;
+        if !cp.enabled {
+            return None;
+        }
+        let own = |region: &str| AwsSettings {
+            region: region.to_string(),
+            assume_role_arn: cp.assume_role_arn.clone(),
+            external_id: cp.external_id.clone(),
+            endpoint_url: cp.endpoint_url.clone(),
+        };
+        let mut targets: Vec<AwsSettings> = cp.regions.iter().map(|r| own(r)).collect();
+        if targets.is_empty() {
+            for s in &self.sources {
+                let aws = match s {
+                    SourceConfig::CloudwatchLogs(c) => c.spec().aws,
+                    SourceConfig::S3(c) => c.spec().aws,
+                    _ => continue,
+                };
+                if targets.iter().any(|t| t.region == aws.region) {
+                    continue;
+                }
+                let mut t = own(&aws.region);
+                if cp.assume_role_arn.is_none() {
+                    t.assume_role_arn = aws.assume_role_arn;
+                    t.external_id = aws.external_id;
+                }
+                targets.push(t);
+            }
+        }
+        (!targets.is_empty()).then(|| crate::sources::control_plane::ControlPlaneSpec {
+            targets,
+            refresh_interval: Duration::from_secs(cp.refresh_interval_secs),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -783,3 +783,61 @@ fn discovery_is_validated_strictly() {
         "{e}"
     );
 }
+
+// --- [control_plane] ----------------------------------------------------------------------
+
+#[test]
+fn the_control_plane_follows_the_aws_sources_unless_told_otherwise() {
+    // No AWS source and no regions: nothing to read.
+    assert_eq!(Config::default().control_plane_spec(), None);
+    let sources = "[[sources]]\ntype = \"s3\"\nname = \"a\"\nregion = \"eu-west-1\"\n\
+                   bucket = \"logs\"\nendpoint_url = \"http://127.0.0.1:1\"\n\n\
+                   [[sources]]\ntype = \"cloudwatch_logs\"\nname = \"c\"\nregion = \"eu-west-1\"\n\
+                   log_group_name = \"/g\"\n";
+    let c = Config::from_toml_str(sources, "t").unwrap_or_else(|e| panic!("{e}"));
+    let spec = c.control_plane_spec().unwrap();
+    assert_eq!(spec.refresh_interval, Duration::from_secs(3600));
+    assert_eq!(spec.targets.len(), 1);
+    assert_eq!(spec.targets[0].region, "eu-west-1");
+    // The source's endpoint serves S3, not Bedrock: never inherited.
+    assert_eq!(spec.targets[0].endpoint_url, None);
+    let off = format!("[control_plane]\nenabled = false\n\n{sources}");
+    let c = Config::from_toml_str(&off, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.control_plane_spec(), None);
+    let own = "[control_plane]\nregions = [\"us-east-1\", \"us-west-2\"]\n\
+               refresh_interval_secs = 600\nendpoint_url = \"http://127.0.0.1:2\"\n";
+    let c = Config::from_toml_str(own, "t").unwrap_or_else(|e| panic!("{e}"));
+    let spec = c.control_plane_spec().unwrap();
+    assert_eq!(spec.refresh_interval, Duration::from_secs(600));
+    let regions: Vec<&str> = spec.targets.iter().map(|t| t.region.as_str()).collect();
+    assert_eq!(regions, ["us-east-1", "us-west-2"]);
+    assert!(
+        spec.targets
+            .iter()
+            .all(|t| t.endpoint_url.as_deref() == Some("http://127.0.0.1:2"))
+    );
+}
+
+#[test]
+fn the_control_plane_is_validated_strictly() {
+    let e = Config::from_toml_str(
+        "[control_plane]\nregions = [\"us-east-1\", \"us-east-1\", \"east\"]\n\
+         refresh_interval_secs = 5\nexternal_id = \"x\"\nendpoint_url = \"localhost\"\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "control_plane.regions[1]: `us-east-1` is already listed as regions[0]",
+        "control_plane.regions[2]: `east` is not an AWS region",
+        "control_plane.refresh_interval_secs: 5 is out of range; use 60 to 86400",
+        "control_plane.external_id: is set but assume_role_arn is not",
+        "control_plane.endpoint_url: `localhost` is not an http:// or https:// URL",
+    ] {
+        assert!(e.contains(want), "{want}\nnot in\n{e}");
+    }
+    let e = Config::from_toml_str("[control_plane]\nrefresh_interval = 60\n", "t")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("control_plane"), "{e}");
+}

@@ -34,6 +34,7 @@ impl Config {
         self.check_pipeline(&mut out);
         self.check_logging(&mut out);
         self.check_discovery(&mut out);
+        self.check_control_plane(&mut out);
         self.check_sources(&mut out);
         out
     }
@@ -70,6 +71,42 @@ impl Config {
                  to keep your own",
             ));
         }
+    }
+
+    fn check_control_plane(&self, out: &mut Vec<Problem>) {
+        let c = &self.control_plane;
+        let at = |key: &str| format!("control_plane.{key}");
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, region) in c.regions.iter().enumerate() {
+            if !is_region(region) {
+                out.push(Problem::new(
+                    format!("control_plane.regions[{i}]"),
+                    format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
+                ));
+            } else if let Some(first) = seen.insert(region, i) {
+                out.push(Problem::new(
+                    format!("control_plane.regions[{i}]"),
+                    format!("`{region}` is already listed as regions[{first}]; remove one"),
+                ));
+            }
+        }
+        if !(60..=86_400).contains(&c.refresh_interval_secs) {
+            out.push(Problem::new(
+                at("refresh_interval_secs"),
+                format!(
+                    "{} is out of range; use 60 to 86400 seconds (default 3600: each refresh \
+                     costs about 8 API calls per region)",
+                    c.refresh_interval_secs
+                ),
+            ));
+        }
+        check_aws_access(
+            &at,
+            &c.assume_role_arn,
+            &c.external_id,
+            &c.endpoint_url,
+            out,
+        );
     }
 
     fn check_auth(&self, out: &mut Vec<Problem>) {

@@ -24,6 +24,7 @@ mod event;
 mod images;
 mod model_id;
 mod principal;
+pub mod s3_body;
 #[cfg(test)]
 mod tests;
 mod wire;

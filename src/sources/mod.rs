@@ -9,7 +9,9 @@
 //! A source that fails is retried with backoff and reported through [`HealthSink`]; it never
 //! takes the process down.
 pub mod aws;
+pub mod body_fetch;
 pub mod cloudwatch_logs;
+pub mod control_plane;
 pub mod directory;
 pub mod files;
 pub mod framing;

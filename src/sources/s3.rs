@@ -494,6 +494,8 @@ impl<'a, A: ObjectStoreApi> Reader<'a, A> {
         let body = self.api.open(&self.spec.bucket, &obj.key)?;
         let mut sink = ToChannel {
             cx,
+            api: self.api,
+            body_counters: Vec::new(),
             key: ck.clone(),
             etag: obj.etag.clone(),
             items: Vec::new(),
@@ -542,6 +544,10 @@ impl<'a, A: ObjectStoreApi> Reader<'a, A> {
 /// Sends an object's records in chunks, each with the object's checkpoint.
 struct ToChannel<'c> {
     cx: &'c SourceContext,
+    /// Fetches bodies moved to S3 when a record's counts need them.
+    api: &'c dyn ObjectStoreApi,
+    /// `body_fetches:<outcome>` counts since the last chunk.
+    body_counters: Vec<(String, u64)>,
     key: String,
     etag: String,
     items: Vec<Item>,
@@ -554,7 +560,13 @@ impl FileSink for ToChannel<'_> {
     type Error = SourceError;
 
     fn record(&mut self, bytes: &[u8]) {
-        let item = Item::parse(bytes);
+        let item = super::body_fetch::complete(
+            Item::parse(bytes),
+            bytes,
+            self.api,
+            self.cx,
+            &mut self.body_counters,
+        );
         if let Item::Event(ev) = &item {
             let t = ev.timestamp.timestamp();
             self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
@@ -584,7 +596,7 @@ impl FileSink for ToChannel<'_> {
                 complete,
                 fingerprint: self.etag.clone(),
             }),
-            counters: Vec::new(),
+            counters: std::mem::take(&mut self.body_counters),
         });
         Ok(())
     }

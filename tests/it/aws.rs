@@ -53,7 +53,7 @@ fn python() -> PathBuf {
 }
 
 /// The moto endpoint, `http://127.0.0.1:<port>`, started on first use.
-fn moto() -> String {
+pub(crate) fn moto() -> String {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     let m = MOTO.get_or_init(|| {
         let py = python();
@@ -159,7 +159,13 @@ fn http(
 }
 
 /// An unsigned request in the shape moto routes by (the service in the credential scope).
-fn aws(service: &str, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+pub(crate) fn aws(
+    service: &str,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let auth = format!(
         "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
          SignedHeaders=host, Signature=0"
@@ -190,12 +196,12 @@ fn logs(action: &str, body: serde_json::Value) -> serde_json::Value {
     serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
 }
 
-fn s3_put(bucket: &str, key: &str, body: &[u8]) {
+pub(crate) fn s3_put(bucket: &str, key: &str, body: &[u8]) {
     aws("s3", "PUT", &format!("/{bucket}/{key}"), &[], body);
 }
 
 /// A unique lowercase name for a log group or bucket.
-fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
         "it-{}-{}-{}",
@@ -238,7 +244,7 @@ fn at(v: &serde_json::Value, at: DateTime<Utc>) -> String {
     serde_json::to_string(&v).unwrap()
 }
 
-fn gz(lines: &[String]) -> Vec<u8> {
+pub(crate) fn gz(lines: &[String]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     for l in lines {
         writeln!(enc, "{l}").unwrap();
@@ -249,7 +255,7 @@ fn gz(lines: &[String]) -> Vec<u8> {
 // --- the daemon and the ledger -----------------------------------------------------------
 
 /// A running daemon (killed if the test fails first) and its stderr so far.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     stderr: Arc<Mutex<String>>,
 }
@@ -296,7 +302,7 @@ fn aws_env(cmd: &mut Command, credentials: bool) {
     }
 }
 
-fn start(config: &Path, credentials: bool) -> Daemon {
+pub(crate) fn start(config: &Path, credentials: bool) -> Daemon {
     let mut cmd = bin();
     cmd.args(["run", "--config", config.to_str().unwrap()])
         .stdout(Stdio::null())
@@ -317,12 +323,12 @@ fn start(config: &Path, credentials: bool) -> Daemon {
     Daemon { child, stderr }
 }
 
-fn signal(d: &mut Daemon, sig: &str) -> i32 {
+pub(crate) fn signal(d: &mut Daemon, sig: &str) -> i32 {
     signal_and_wait(&mut d.child, sig)
 }
 
 /// A ledger counter (`records_ingested`, `records_rejected:bad_timestamp`, …).
-fn counter(db: &Path, name: &str) -> u64 {
+pub(crate) fn counter(db: &Path, name: &str) -> u64 {
     Store::open_read_only(db)
         .ok()
         .and_then(|s| s.counters().ok())
@@ -388,13 +394,16 @@ fn rejected_total(summary: &serde_json::Value) -> u64 {
         .sum()
 }
 
-fn write_config(dir: &Path, sources: &str) -> PathBuf {
+/// A daemon config around `sources`. The control plane is off: moto lacks its APIs (it is
+/// tested against a fake server in `control_plane.rs`).
+pub(crate) fn write_config(dir: &Path, sources: &str) -> PathBuf {
     let p = dir.join("bedrock-meter.toml");
     std::fs::write(
         &p,
         format!(
             "[server]\nlisten_address = \"127.0.0.1:0\"\n\n[store]\npath = \"{}\"\n\n\
-             [pipeline]\ncommit_interval_ms = 100\nshutdown_grace_secs = 20\n\n{sources}",
+             [pipeline]\ncommit_interval_ms = 100\nshutdown_grace_secs = 20\n\n\
+             [control_plane]\nenabled = false\n\n{sources}",
             dir.join("ledger.db").display()
         ),
     )

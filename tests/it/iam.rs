@@ -21,10 +21,49 @@ const OPERATIONS: &[(&str, &[&str], &[&str])] = &[
         &["bedrock:GetModelInvocationLoggingConfiguration"],
         &[],
     ),
+    // `[control_plane]`: the inventory refresh (src/sources/aws/bedrock.rs).
+    (
+        "list_inference_profiles",
+        &["bedrock:ListInferenceProfiles"],
+        &[],
+    ),
+    (
+        "list_tags_for_resource",
+        &["bedrock:ListTagsForResource"],
+        &[],
+    ),
+    (
+        "list_provisioned_model_throughputs",
+        &["bedrock:ListProvisionedModelThroughputs"],
+        &[],
+    ),
+    (
+        "list_foundation_models",
+        &["bedrock:ListFoundationModels"],
+        &[],
+    ),
+    ("list_custom_models", &["bedrock:ListCustomModels"], &[]),
+    (
+        "list_model_customization_jobs",
+        &["bedrock:ListModelCustomizationJobs"],
+        &[],
+    ),
+    (
+        "get_model_customization_job",
+        &["bedrock:GetModelCustomizationJob"],
+        &[],
+    ),
 ];
 
 /// Actions that IAM does not scope to a resource: their statement may (must) use `"*"`.
-const NO_RESOURCE_TYPES: &[&str] = &["bedrock:GetModelInvocationLoggingConfiguration"];
+const NO_RESOURCE_TYPES: &[&str] = &[
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:ListInferenceProfiles",
+    "bedrock:ListProvisionedModelThroughputs",
+    "bedrock:ListFoundationModels",
+    "bedrock:ListCustomModels",
+    "bedrock:ListModelCustomizationJobs",
+];
 
 /// Credential providers from `aws_config::sts` → the IAM actions the daemon's identity needs.
 const STS_PROVIDERS: &[(&str, &[&str])] = &[("AssumeRoleProvider", &["sts:AssumeRole"])];

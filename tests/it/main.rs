@@ -5,8 +5,12 @@ mod util;
 
 /// AWS sources against a real moto server: CloudWatch Logs and S3, restarts, late data.
 mod aws;
+/// Bodies moved to S3, fetched only when counting needs them (moto).
+mod body_fetch;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
+/// The Bedrock control plane against a fake REST-JSON server (the real SDK), end to end.
+mod control_plane;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.
 mod crash;
 /// The daemon: run, demo, restart-safe metrics, graceful shutdown, auth.

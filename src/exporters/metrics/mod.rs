@@ -45,6 +45,7 @@
 //! ```
 mod admission;
 mod config;
+mod inventory;
 mod telemetry;
 #[cfg(test)]
 mod tests;
@@ -754,6 +755,22 @@ impl SpendMetrics {
         );
         for (reason, v) in by_prefix("files_failed:", &KNOWN_FILE_FAILURES) {
             text::sample(out, name, "", &[("reason", &reason)], Value::Int(v));
+        }
+
+        // Present once the S3 source fetched a body moved to S3 (absent before, so an
+        // exposition without any is unchanged).
+        let fetches = by_prefix(crate::sources::body_fetch::COUNTER_PREFIX, &[]);
+        if !fetches.is_empty() {
+            let name = "bedrock_meter_body_fetches_total";
+            text::header(
+                out,
+                name,
+                Kind::Counter,
+                "Request/response bodies moved to S3 that were fetched because a record's counts needed them, by outcome.",
+            );
+            for (outcome, v) in fetches {
+                text::sample(out, name, "", &[("outcome", &outcome)], Value::Int(v));
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ pub struct Telemetry {
     spend: Mutex<SpendMetrics>,
     sources: Mutex<BTreeMap<String, SourceHealth>>,
     commits: Mutex<Commits>,
+    inventory: Mutex<Option<crate::inventory::InventoryHandle>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +61,7 @@ impl Telemetry {
             spend: Mutex::new(spend),
             sources: Mutex::new(BTreeMap::new()),
             commits: Mutex::new(Commits::default()),
+            inventory: Mutex::new(None),
         }
     }
 
@@ -91,6 +93,12 @@ impl Telemetry {
     /// Runs `f` on the spend metrics (for inspection and tests).
     pub fn with_spend<R>(&self, f: impl FnOnce(&SpendMetrics) -> R) -> R {
         f(&lock(&self.spend))
+    }
+
+    /// Exports the control-plane inventory's gauges (`bedrock_control_plane_*`,
+    /// `bedrock_inference_profiles`, `bedrock_foundation_models`) from now on.
+    pub fn set_inventory(&self, inventory: crate::inventory::InventoryHandle) {
+        *lock(&self.inventory) = Some(inventory);
     }
 
     /// Marks a source up or down (`bedrock_meter_source_up`).
@@ -158,6 +166,9 @@ impl Telemetry {
         }
         self.render_sources(&mut out);
         self.render_commits(&mut out);
+        if let Some(inv) = lock(&self.inventory).clone() {
+            inv.read(|i| super::inventory::render(&mut out, i));
+        }
         let name = "bedrock_meter_build_info";
         text::header(
             &mut out,

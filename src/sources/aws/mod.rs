@@ -15,6 +15,8 @@
 //! The SDK is async; each client owns a current-thread tokio runtime, built on the source
 //! thread that uses it, and its methods block on it. Must not: interpret records, keep
 //! checkpoints, or log message bodies, object contents or credentials.
+pub mod bedrock;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -156,6 +158,13 @@ enum Api {
     ListObjectsV2,
     GetObject,
     GetModelInvocationLoggingConfiguration,
+    ListInferenceProfiles,
+    ListTagsForResource,
+    ListProvisionedModelThroughputs,
+    ListFoundationModels,
+    ListCustomModels,
+    ListModelCustomizationJobs,
+    GetModelCustomizationJob,
 }
 
 impl Api {
@@ -165,6 +174,13 @@ impl Api {
             Api::ListObjectsV2 => "ListObjectsV2",
             Api::GetObject => "GetObject",
             Api::GetModelInvocationLoggingConfiguration => "GetModelInvocationLoggingConfiguration",
+            Api::ListInferenceProfiles => "ListInferenceProfiles",
+            Api::ListTagsForResource => "ListTagsForResource",
+            Api::ListProvisionedModelThroughputs => "ListProvisionedModelThroughputs",
+            Api::ListFoundationModels => "ListFoundationModels",
+            Api::ListCustomModels => "ListCustomModels",
+            Api::ListModelCustomizationJobs => "ListModelCustomizationJobs",
+            Api::GetModelCustomizationJob => "GetModelCustomizationJob",
         }
     }
 
@@ -176,6 +192,13 @@ impl Api {
             Api::GetModelInvocationLoggingConfiguration => {
                 "bedrock:GetModelInvocationLoggingConfiguration"
             }
+            Api::ListInferenceProfiles => "bedrock:ListInferenceProfiles",
+            Api::ListTagsForResource => "bedrock:ListTagsForResource",
+            Api::ListProvisionedModelThroughputs => "bedrock:ListProvisionedModelThroughputs",
+            Api::ListFoundationModels => "bedrock:ListFoundationModels",
+            Api::ListCustomModels => "bedrock:ListCustomModels",
+            Api::ListModelCustomizationJobs => "bedrock:ListModelCustomizationJobs",
+            Api::GetModelCustomizationJob => "bedrock:GetModelCustomizationJob",
         }
     }
 }

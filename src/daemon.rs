@@ -411,6 +411,9 @@ impl DaemonSettings {
                 },
                 SourceConfig::CloudwatchLogs(c) => SourceSpec::CloudWatchLogs(c.spec()),
                 SourceConfig::S3(c) => SourceSpec::S3(c.spec()),
+                SourceConfig::CloudwatchMetrics(m) => SourceSpec::CloudWatchMetrics(
+                    m.spec(c.sources.iter().any(|o| o.may_read_logs_of(&m.region))),
+                ),
             })
             .collect();
         DaemonSettings {

@@ -25,6 +25,25 @@ pub enum Item {
     /// Added to the rollups as is (no dedup: the producer's checkpoint, committed in the same
     /// chunk, is what keeps it from being counted twice).
     Priced(Box<PricedUsage>),
+    /// CloudWatch metric samples (levels, not deltas): stored replacing earlier values of
+    /// the same minute; in primary mode their growth is priced (see
+    /// [`crate::accounting::price_minute`]).
+    Metrics(Box<MetricReadings>),
+}
+
+/// What the `cloudwatch_metrics` source read in one slice (see [`Item::Metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricReadings {
+    /// The account (`""` when the source does not know it).
+    pub account: String,
+    /// The region read.
+    pub region: String,
+    /// True in primary mode: price the growth of the values.
+    pub primary: bool,
+    /// The period of the values, seconds.
+    pub period: i64,
+    /// (`ModelId`, metric name, period start in unix seconds, sum).
+    pub samples: Vec<(String, String, i64, u64)>,
 }
 
 /// One pre-priced rollup delta (see [`Item::Priced`]).
@@ -155,6 +174,63 @@ impl<'a> Writer<'a> {
             Item::Event(ev) => self.event(ev),
             Item::Rejected(r) => self.reject(*r),
             Item::Priced(p) => self.priced(p),
+            Item::Metrics(m) => self.metric_readings(m),
+        }
+    }
+
+    /// Stores CloudWatch samples (each replacing the stored value of its minute) and, in
+    /// primary mode, prices how much each minute grew since it was last stored.
+    pub fn metric_readings(&mut self, m: &MetricReadings) {
+        use crate::accounting::{MetricKind, MinuteGrowth, SampleKey, SampleValue};
+        let mut growth: BTreeMap<(&str, i64), MinuteGrowth> = BTreeMap::new();
+        // Counted as one record so that the writer's commit-on-time rule applies.
+        self.batch.records += 1;
+        for (model_id, metric, minute, value) in &m.samples {
+            let key = SampleKey {
+                region: m.region.clone(),
+                model_id: model_id.clone(),
+                metric: metric.clone(),
+                minute: *minute,
+            };
+            let before = match self.batch.metric_samples.get(&key) {
+                Some(v) => v.value,
+                None => match self.store.metric_sample(&key) {
+                    Ok(v) => v.unwrap_or(0),
+                    Err(e) => {
+                        // Counting the whole value again could double count: skip pricing it.
+                        tracing::warn!(error = %e, "Cannot read a stored CloudWatch sample.");
+                        *value
+                    }
+                },
+            };
+            if m.primary
+                && *value > before
+                && let Some(kind) = MetricKind::of(metric)
+            {
+                growth
+                    .entry((model_id.as_str(), *minute))
+                    .or_default()
+                    .add(kind, value - before);
+            }
+            self.batch.metric_samples.insert(
+                key,
+                SampleValue {
+                    account: m.account.clone(),
+                    period: m.period,
+                    value: *value,
+                },
+            );
+        }
+        for ((model_id, minute), g) in growth {
+            crate::accounting::price_minute(
+                &self.ledger,
+                &m.account,
+                &m.region,
+                model_id,
+                minute,
+                &g,
+                &mut self.batch,
+            );
         }
     }
 

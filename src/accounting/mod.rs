@@ -9,9 +9,11 @@
 mod batch;
 mod dedup;
 mod ledger;
+mod metric_samples;
 mod reprice;
 
 pub use batch::*;
 pub use dedup::*;
 pub use ledger::*;
+pub use metric_samples::*;
 pub use reprice::*;

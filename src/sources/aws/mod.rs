@@ -1,5 +1,6 @@
 //! The AWS boundary: the only module that uses the AWS SDK crates (`aws-config`,
-//! `aws-sdk-bedrock`, `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
+//! `aws-sdk-bedrock`, `aws-sdk-cloudwatch`, `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
+//! CloudWatch metrics (`ListMetrics`, `GetMetricData`) are in [`cloudwatch`].
 //!
 //! Owns: building credentials (the standard chain: environment, profiles, web identity,
 //! ECS/EC2 roles; optionally a role assumed per source, with an external id), the region and
@@ -15,6 +16,8 @@
 //! The SDK is async; each client owns a current-thread tokio runtime, built on the source
 //! thread that uses it, and its methods block on it. Must not: interpret records, keep
 //! checkpoints, or log message bodies, object contents or credentials.
+pub mod cloudwatch;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -156,6 +159,8 @@ enum Api {
     ListObjectsV2,
     GetObject,
     GetModelInvocationLoggingConfiguration,
+    ListMetrics,
+    GetMetricData,
 }
 
 impl Api {
@@ -165,6 +170,8 @@ impl Api {
             Api::ListObjectsV2 => "ListObjectsV2",
             Api::GetObject => "GetObject",
             Api::GetModelInvocationLoggingConfiguration => "GetModelInvocationLoggingConfiguration",
+            Api::ListMetrics => "ListMetrics",
+            Api::GetMetricData => "GetMetricData",
         }
     }
 
@@ -176,6 +183,8 @@ impl Api {
             Api::GetModelInvocationLoggingConfiguration => {
                 "bedrock:GetModelInvocationLoggingConfiguration"
             }
+            Api::ListMetrics => "cloudwatch:ListMetrics",
+            Api::GetMetricData => "cloudwatch:GetMetricData",
         }
     }
 }

@@ -153,6 +153,9 @@ where
         Telemetry::restore(&store, settings.metrics.clone())
             .with_context(|| "restoring metrics from the ledger")?,
     );
+    telemetry
+        .refresh_cloudwatch(&store)
+        .with_context(|| "restoring CloudWatch metrics from the ledger")?;
 
     let (tx, rx) = std::sync::mpsc::sync_channel::<SourceChunk>(settings.channel_capacity.max(1));
     let writer_stop = Arc::new(AtomicBool::new(false));
@@ -330,6 +333,7 @@ fn write_loop(
 ) {
     let mut last_commit = Instant::now();
     let mut backoff = Duration::from_millis(100);
+    let mut last_cloudwatch = Instant::now();
     loop {
         let due = writer.pending_records() >= max
             || (writer.pending_records() > 0 && last_commit.elapsed() >= every);
@@ -350,6 +354,17 @@ fn write_loop(
                             && let Err(e) = writer.store_mut().meta_set(u.key, &u.value)
                         {
                             tracing::warn!(error = %e, "Cannot record metric label admissions.");
+                        }
+                        // CloudWatch totals follow their samples; the coverage ratio also
+                        // follows the logs, re-read at most every 10 s.
+                        if !batch.metric_samples.is_empty()
+                            || (telemetry.cloudwatch_active()
+                                && last_cloudwatch.elapsed() >= Duration::from_secs(10))
+                        {
+                            last_cloudwatch = Instant::now();
+                            if let Err(e) = telemetry.refresh_cloudwatch(writer.store()) {
+                                tracing::warn!(error = %e, "Cannot read CloudWatch metrics.");
+                            }
                         }
                     }
                     last_commit = Instant::now();

@@ -7,6 +7,9 @@ mod util;
 mod aws;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
+/// The CloudWatch metrics source against moto behind the CBOR translator: totals, coverage,
+/// restart, late minutes, primary-mode cost, access denied and throttling.
+mod cloudwatch_metrics;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.
 mod crash;
 /// The daemon: run, demo, restart-safe metrics, graceful shutdown, auth.

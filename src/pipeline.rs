@@ -187,6 +187,7 @@ impl<'a> Writer<'a> {
         self.batch.records += 1;
         for (model_id, metric, minute, value) in &m.samples {
             let key = SampleKey {
+                account: m.account.clone(),
                 region: m.region.clone(),
                 model_id: model_id.clone(),
                 metric: metric.clone(),
@@ -215,7 +216,6 @@ impl<'a> Writer<'a> {
             self.batch.metric_samples.insert(
                 key,
                 SampleValue {
-                    account: m.account.clone(),
                     period: m.period,
                     value: *value,
                 },

@@ -23,6 +23,8 @@ pub const UNATTRIBUTED: &str = "unattributed";
 /// Which stored value a sample replaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SampleKey {
+    /// The account (or `""` when the source does not know it).
+    pub account: String,
     /// The region the metrics were read in.
     pub region: String,
     /// The `ModelId` dimension value, as CloudWatch has it.
@@ -36,8 +38,6 @@ pub struct SampleKey {
 /// A sample's value and what it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleValue {
-    /// The account (or `""` when the source does not know it).
-    pub account: String,
     /// The period in seconds the value sums over.
     pub period: i64,
     /// The sum (counts and tokens are whole numbers).

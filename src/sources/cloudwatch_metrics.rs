@@ -265,6 +265,119 @@ impl<'a, A: MetricsApi> Poller<'a, A> {
     }
 }
 
+/// The demo's CloudWatch metrics stream: per-minute sums of the synthetic records, as
+/// CloudWatch would report them, but counting a few more invocations than the logs hold
+/// (one in twenty, plus one a minute, that "the logs missed"), so that
+/// `bedrock_logs_coverage_ratio` sits a little below 1. Cross-check only: adds no cost.
+#[derive(Debug, Default)]
+pub struct DemoMetrics {
+    /// (account, region, model id, minute) → invocations, input, output, cache read, cache
+    /// write, images.
+    minutes: BTreeMap<(String, String, String, i64), [u64; 6]>,
+    /// When the last flush was (unix seconds).
+    last_flush: Option<i64>,
+}
+
+/// Seconds between the demo's metric flushes.
+pub const DEMO_FLUSH_SECS: i64 = 5;
+
+/// Metric names in the order of [`DemoMetrics`]'s counts.
+const DEMO_METRICS: [&str; 6] = [
+    "Invocations",
+    "InputTokenCount",
+    "OutputTokenCount",
+    "CacheReadInputTokenCount",
+    "CacheWriteInputTokenCount",
+    "OutputImageCount",
+];
+
+impl DemoMetrics {
+    /// Adds the usage events among `items`.
+    pub fn observe(&mut self, items: &[Item]) {
+        for item in items {
+            let Item::Event(ev) = item else {
+                continue;
+            };
+            let minute = ev.timestamp.timestamp().div_euclid(60) * 60;
+            let key = (
+                ev.account.clone(),
+                ev.region.clone(),
+                ev.model.label().to_string(),
+                minute,
+            );
+            let c = self.minutes.entry(key).or_default();
+            let t = &ev.tokens;
+            let add = [
+                1,
+                t.input,
+                t.output,
+                t.cache_read,
+                t.cache_write_5m + t.cache_write_1h,
+                ev.images.map_or(0, |i| u64::from(i.count)),
+            ];
+            for (c, a) in c.iter_mut().zip(add) {
+                *c = c.saturating_add(a);
+            }
+        }
+    }
+
+    /// Every minute so far (the one in progress too, as CloudWatch shows a minute that is
+    /// still filling in) as metric readings with a checkpoint at `now`, one chunk per
+    /// account and region, at most every [`DEMO_FLUSH_SECS`]. A later flush of the same
+    /// minute replaces its values; closed minutes are then forgotten.
+    pub fn flush(&mut self, now: DateTime<Utc>) -> Vec<SourceChunk> {
+        let now_s = now.timestamp();
+        if self.last_flush.is_some_and(|t| now_s - t < DEMO_FLUSH_SECS) {
+            return Vec::new();
+        }
+        self.last_flush = Some(now_s);
+        let current = now_s.div_euclid(60) * 60;
+        let mut by_region: BTreeMap<(String, String), Vec<(String, String, i64, u64)>> =
+            BTreeMap::new();
+        let keys: Vec<_> = self.minutes.keys().cloned().collect();
+        for key in keys {
+            let counts = if key.3 < current {
+                self.minutes.remove(&key)
+            } else {
+                self.minutes.get(&key).copied()
+            };
+            let Some(counts) = counts else {
+                continue;
+            };
+            let (account, region, model, minute) = key;
+            let samples = by_region.entry((account, region)).or_default();
+            for (i, (name, mut v)) in DEMO_METRICS.iter().zip(counts).enumerate() {
+                if i == 0 {
+                    v += v / 20 + 1;
+                }
+                if v > 0 {
+                    samples.push((model.clone(), name.to_string(), minute, v));
+                }
+            }
+        }
+        by_region
+            .into_iter()
+            .map(|((account, region), samples)| SourceChunk {
+                checkpoint: Some(Checkpoint {
+                    source: CLOUDWATCH_METRICS_SOURCE.to_string(),
+                    key: format!("{account}/{region}"),
+                    position: now_s.max(0) as u64,
+                    complete: false,
+                    fingerprint: String::new(),
+                }),
+                items: vec![Item::Metrics(Box::new(MetricReadings {
+                    account,
+                    region,
+                    primary: false,
+                    period: 60,
+                    samples,
+                }))],
+                counters: Vec::new(),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

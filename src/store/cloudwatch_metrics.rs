@@ -1,5 +1,5 @@
-//! The `cloudwatch_metric_samples` table: one value per (region, `ModelId`, metric,
-//! minute) read from CloudWatch's `AWS/Bedrock` namespace. A re-read minute replaces its
+//! The `cloudwatch_metric_samples` table: one value per (account, region, `ModelId`,
+//! metric, minute) read from CloudWatch's `AWS/Bedrock` namespace. A re-read minute replaces its
 //! value (CloudWatch minutes grow with late data); the sample rows are written in the same
 //! transaction as the batch's checkpoint ([`super::Store::commit`]).
 //!
@@ -40,10 +40,10 @@ pub(super) fn upsert_metric_samples(
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO cloudwatch_metric_samples \
-                 (region, model_id, metric, minute, account, period, value) \
+                 (account, region, model_id, metric, minute, period, value) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (region, model_id, metric, minute) DO UPDATE SET \
-                 account = excluded.account, period = excluded.period, value = excluded.value",
+             ON CONFLICT (account, region, model_id, metric, minute) DO UPDATE SET \
+                 period = excluded.period, value = excluded.value",
         )
         .map_err(failed)?;
     for (k, v) in samples {
@@ -55,7 +55,7 @@ pub(super) fn upsert_metric_samples(
             ),
         })?;
         stmt.execute(params![
-            k.region, k.model_id, k.metric, k.minute, v.account, v.period, value
+            k.account, k.region, k.model_id, k.metric, k.minute, v.period, value
         ])
         .map_err(failed)?;
     }
@@ -68,12 +68,18 @@ impl Store {
         let v: Option<i64> = self
             .conn
             .prepare_cached(
-                "SELECT value FROM cloudwatch_metric_samples \
-                 WHERE region = ?1 AND model_id = ?2 AND metric = ?3 AND minute = ?4",
+                "SELECT value FROM cloudwatch_metric_samples WHERE account = ?1 \
+                 AND region = ?2 AND model_id = ?3 AND metric = ?4 AND minute = ?5",
             )
             .and_then(|mut s| {
                 s.query_row(
-                    params![key.region, key.model_id, key.metric, key.minute],
+                    params![
+                        key.account,
+                        key.region,
+                        key.model_id,
+                        key.metric,
+                        key.minute
+                    ],
                     |r| r.get(0),
                 )
                 .optional()

@@ -80,18 +80,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID, STRICT;
     "#,
-    // 2: CloudWatch metric samples (`cloudwatch_metrics` source). One value per region,
-    // ModelId, metric and period start; a re-read replaces it.
+    // 2: CloudWatch metric samples (`cloudwatch_metrics` source). One value per account
+    // ("" when unknown), region, ModelId, metric and period start; a re-read replaces it.
     r#"
     CREATE TABLE cloudwatch_metric_samples (
+        account  TEXT NOT NULL,
         region   TEXT NOT NULL,
         model_id TEXT NOT NULL,
         metric   TEXT NOT NULL,
         minute   INTEGER NOT NULL,
-        account  TEXT NOT NULL,
         period   INTEGER NOT NULL CHECK (period > 0),
         value    INTEGER NOT NULL CHECK (value >= 0),
-        PRIMARY KEY (region, model_id, metric, minute)
+        PRIMARY KEY (account, region, model_id, metric, minute)
     ) WITHOUT ROWID, STRICT;
     CREATE INDEX cloudwatch_metric_samples_by_minute ON cloudwatch_metric_samples (minute);
     "#,

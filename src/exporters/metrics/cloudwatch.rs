@@ -3,9 +3,12 @@
 //! (so they are restart-safe: a restart reads the same table) after every commit that
 //! carried samples, and now and then after other commits (the log side of the ratio).
 //!
-//! Coverage window: the 24 complete UTC hours before the hour that holds the CloudWatch
-//! metrics source's checkpoint (the end of what it has read), per region; the logs' hourly
-//! rollups and CloudWatch's minutes cover exactly the same hours. Must not: write SQLite.
+//! Coverage window, per region: the last 24 UTC hours up to the CloudWatch metrics
+//! source's checkpoint (the end of what it has read), hour-aligned at the start: CloudWatch
+//! minutes from the start of the hour 23 hours before the checkpoint's hour up to the
+//! checkpoint, and the log invocations of those same hours (the ledger keeps logs by hour).
+//! In the hour in progress the logs may run ahead of CloudWatch by up to the source's
+//! `delay_secs`. Must not: write SQLite.
 use super::text::{self, Kind, Value};
 use crate::store::{Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +42,12 @@ pub struct CloudWatchMetrics {
     active: bool,
 }
 
+/// The end of the hour that holds the instant just before `t` (the hours a window ending
+/// at `t` touches end there).
+fn hour_after(t: i64) -> i64 {
+    (t - 1).div_euclid(3600) * 3600 + 3600
+}
+
 fn model_label(model_id: &str) -> String {
     crate::normalize::resolve_model_id(model_id)
         .label()
@@ -61,20 +70,21 @@ impl CloudWatchMetrics {
         };
         // The one account the logs of a region name, for samples whose account is unknown.
         let mut log_accounts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut windows: Vec<(String, i64, i64)> = Vec::new();
+        // (account named by the checkpoint key, region, start, end).
+        let mut windows: Vec<(Option<String>, String, i64, i64)> = Vec::new();
         for cp in &checkpoints {
-            let region = cp.key.rsplit('/').next().unwrap_or_default().to_string();
-            let end = i64::try_from(cp.position)
-                .unwrap_or(i64::MAX)
-                .div_euclid(3600)
-                * 3600;
-            let start = end - COVERAGE_WINDOW_HOURS * 3600;
-            let logs = store.log_invocations(&region, start, end)?;
+            let (key_account, region) = match cp.key.split_once('/') {
+                Some((a, r)) => (Some(a.to_string()), r.to_string()),
+                None => (None, cp.key.clone()),
+            };
+            let end = i64::try_from(cp.position).unwrap_or(i64::MAX);
+            let start = end.div_euclid(3600) * 3600 - (COVERAGE_WINDOW_HOURS - 1) * 3600;
+            let logs = store.log_invocations(&region, start, hour_after(end))?;
             log_accounts
                 .entry(region.clone())
                 .or_default()
                 .extend(logs.iter().map(|(a, _, _)| a.clone()));
-            windows.push((region, start, end));
+            windows.push((key_account, region, start, end));
         }
         let account_of = |account: &str, region: &str| -> String {
             if !account.is_empty() {
@@ -109,16 +119,19 @@ impl CloudWatchMetrics {
             };
             *slot = slot.saturating_add(t.value);
         }
-        for (region, start, end) in windows {
+        for (key_account, region, start, end) in windows {
             let mut cw: BTreeMap<(String, String), u64> = BTreeMap::new();
             for t in store.metric_totals(start, end)? {
-                if t.region != region || t.metric != "Invocations" {
+                if t.region != region
+                    || t.metric != "Invocations"
+                    || key_account.as_ref().is_some_and(|a| *a != t.account)
+                {
                     continue;
                 }
                 *cw.entry((account_of(&t.account, &region), model_label(&t.model_id)))
                     .or_default() += t.value;
             }
-            let logs = store.log_invocations(&region, start, end)?;
+            let logs = store.log_invocations(&region, start, hour_after(end))?;
             for ((account, model), n) in cw {
                 let seen: u64 = logs
                     .iter()
@@ -201,7 +214,7 @@ impl CloudWatchMetrics {
             out,
             name,
             Kind::Gauge,
-            "Invocations counted from the invocation logs divided by the invocations CloudWatch counted, over the 24 complete UTC hours before the hour the cloudwatch_metrics source has read up to; below 1 means traffic the logs miss. Absent when CloudWatch counted none.",
+            "Invocations counted from the invocation logs divided by the invocations CloudWatch counted, over the last 24 UTC hours (hour-aligned start) up to what the cloudwatch_metrics source has read; below 1 means traffic the logs miss (in the hour in progress the logs may run ahead by up to delay_secs). Absent when CloudWatch counted none.",
         );
         for (k, (seen, n)) in &self.coverage {
             if *n > 0 {

@@ -42,9 +42,12 @@ pub struct MetricReadings {
     pub primary: bool,
     /// The period of the values, seconds.
     pub period: i64,
-    /// (`ModelId`, metric name, period start in unix seconds, sum).
-    pub samples: Vec<(String, String, i64, u64)>,
+    /// The samples read.
+    pub samples: Vec<MetricSample>,
 }
+
+/// (`ModelId`, metric name, period start in unix seconds, sum).
+pub type MetricSample = (String, String, i64, u64);
 
 /// One pre-priced rollup delta (see [`Item::Priced`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

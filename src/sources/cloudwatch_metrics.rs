@@ -20,7 +20,7 @@ use super::aws::cloudwatch::{MetricDataRequest, MetricsApi, MetricsClient, Model
 use super::aws::{AwsSettings, StartFrom};
 use super::{SourceContext, SourceError};
 use crate::accounting::{Checkpoint, MetricKind};
-use crate::pipeline::{Item, MetricReadings, SourceChunk};
+use crate::pipeline::{Item, MetricReadings, MetricSample, SourceChunk};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -332,8 +332,7 @@ impl DemoMetrics {
         }
         self.last_flush = Some(now_s);
         let current = now_s.div_euclid(60) * 60;
-        let mut by_region: BTreeMap<(String, String), Vec<(String, String, i64, u64)>> =
-            BTreeMap::new();
+        let mut by_region: BTreeMap<(String, String), Vec<MetricSample>> = BTreeMap::new();
         let keys: Vec<_> = self.minutes.keys().cloned().collect();
         for key in keys {
             let counts = if key.3 < current {
@@ -471,7 +470,7 @@ mod tests {
         (cx, rx)
     }
 
-    type Readings = (Vec<(String, String, i64, u64)>, Vec<u64>);
+    type Readings = (Vec<MetricSample>, Vec<u64>);
 
     fn readings(rx: &std::sync::mpsc::Receiver<SourceChunk>) -> Readings {
         let mut samples = Vec::new();

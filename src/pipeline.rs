@@ -359,3 +359,106 @@ impl Writer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod metric_reading_tests {
+    use super::*;
+    use crate::accounting::{LedgerConfig, UNATTRIBUTED};
+    use crate::pricing::PriceBook;
+
+    const MINUTE: i64 = 1_795_600_800; // 2026-11-26T06:40:00Z
+
+    fn readings(primary: bool, input: u64, invocations: u64) -> Item {
+        Item::Metrics(Box::new(MetricReadings {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            primary,
+            period: 60,
+            samples: vec![
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "InputTokenCount".into(),
+                    MINUTE,
+                    input,
+                ),
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "Invocations".into(),
+                    MINUTE,
+                    invocations,
+                ),
+                // Not read by the meter: stored, never priced.
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "InvocationLatency".into(),
+                    MINUTE,
+                    999,
+                ),
+            ],
+        }))
+    }
+
+    fn stored(w: &Writer<'_>, metric: &str) -> Option<u64> {
+        w.store()
+            .metric_sample(&crate::accounting::SampleKey {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                model_id: "us.amazon.nova-lite-v1:0".into(),
+                metric: metric.into(),
+                minute: MINUTE,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn primary_readings_price_only_the_growth_of_a_minute_and_cross_check_never_prices() {
+        let book = PriceBook::embedded().unwrap();
+        let ledger = Ledger::new(&book, LedgerConfig::default());
+        let mut w = Writer::new(Store::open_in_memory().unwrap(), ledger, 24).unwrap();
+        let usd = |s: &str| s.parse::<Usd>().unwrap();
+
+        // 1M input tokens of Nova Lite through the us. profile: $0.06.
+        w.item(&readings(true, 1_000_000, 10));
+        let b = w.commit().unwrap().unwrap();
+        assert_eq!(w.summary.cost_usd, usd("0.06"));
+        let (dims, cells) = b.rollups.iter().next().unwrap();
+        assert_eq!(b.rollups.len(), 1);
+        assert_eq!(dims.operation, "CloudWatchMetrics");
+        assert_eq!(dims.principal, UNATTRIBUTED);
+        assert_eq!(dims.model, "amazon.nova-lite-v1:0");
+        assert_eq!(dims.scope, "geo");
+        let inv = cells
+            .iter()
+            .find(|(k, _)| k.meter == "invocations")
+            .unwrap();
+        assert_eq!(inv.1.quantity, 10);
+        assert_eq!(stored(&w, "InputTokenCount"), Some(1_000_000));
+        assert_eq!(stored(&w, "InvocationLatency"), Some(999));
+
+        // The same levels again (a re-read): nothing more.
+        w.item(&readings(true, 1_000_000, 10));
+        let b = w.commit().unwrap().unwrap();
+        assert!(b.rollups.is_empty());
+        assert_eq!(w.summary.cost_usd, usd("0.06"));
+
+        // The minute grew (late data): only the growth, twice in one batch counted once.
+        w.item(&readings(true, 1_200_000, 11));
+        w.item(&readings(true, 1_500_000, 12));
+        let b = w.commit().unwrap().unwrap();
+        assert_eq!(w.summary.cost_usd, usd("0.09"));
+        let cells = b.rollups.values().next().unwrap();
+        let inv = cells
+            .iter()
+            .find(|(k, _)| k.meter == "invocations")
+            .unwrap();
+        assert_eq!(inv.1.quantity, 2);
+        assert_eq!(stored(&w, "InputTokenCount"), Some(1_500_000));
+
+        // Cross-check stores the level, adds no cost and no rollup.
+        w.item(&readings(false, 2_000_000, 20));
+        let b = w.commit().unwrap().unwrap();
+        assert!(b.rollups.is_empty());
+        assert_eq!(w.summary.cost_usd, usd("0.09"));
+        assert_eq!(stored(&w, "InputTokenCount"), Some(2_000_000));
+    }
+}

@@ -7,7 +7,7 @@
 //! [`Ledger`] rule as invocation logs, under `operation = "CloudWatchMetrics"` and
 //! `principal = "unattributed"`: the metrics carry no caller. Must not: read SQLite (the
 //! writer looks the stored value up), or price in "cross_check" mode (which never adds cost).
-use super::{Amount, Batch, Ledger, MeterKey};
+use super::{Batch, Ledger};
 use crate::normalize::{
     CountSource, ImageQuality, ImageUsage, Operation, Principal, ServiceTier, TokenCounts,
     UsageEvent,
@@ -178,32 +178,13 @@ pub fn price_minute(
         dims.principal = UNATTRIBUTED.to_string();
         dims.tags = "{}".to_string();
         for (meter, mut amount) in cells {
+            // The ledger books one invocation per record; this "record" is a minute.
             if meter.meter == "invocations" {
                 amount.quantity = g.invocations;
             }
             if amount.quantity > 0 {
                 batch.add(&dims, meter, amount);
             }
-        }
-        if g.invocations > 0
-            && !batch
-                .rollups
-                .get(&dims)
-                .is_some_and(|c| c.keys().any(|k| k.meter == "invocations"))
-        {
-            batch.add(
-                &dims,
-                MeterKey {
-                    meter: "invocations",
-                    detail: String::new(),
-                    price_entry: String::new(),
-                    pricing_version: String::new(),
-                },
-                Amount {
-                    quantity: g.invocations,
-                    cost: None,
-                },
-            );
         }
     }
 }

@@ -274,12 +274,9 @@ pub struct DemoMetrics {
     /// (account, region, model id, minute) → invocations, input, output, cache read, cache
     /// write, images.
     minutes: BTreeMap<(String, String, String, i64), [u64; 6]>,
-    /// When the last flush was (unix seconds).
-    last_flush: Option<i64>,
+    /// Minutes changed since the last flush.
+    dirty: BTreeSet<(String, String, String, i64)>,
 }
-
-/// Seconds between the demo's metric flushes.
-pub const DEMO_FLUSH_SECS: i64 = 5;
 
 /// Metric names in the order of [`DemoMetrics`]'s counts.
 const DEMO_METRICS: [&str; 6] = [
@@ -305,6 +302,7 @@ impl DemoMetrics {
                 ev.model.label().to_string(),
                 minute,
             );
+            self.dirty.insert(key.clone());
             let c = self.minutes.entry(key).or_default();
             let t = &ev.tokens;
             let add = [
@@ -321,26 +319,17 @@ impl DemoMetrics {
         }
     }
 
-    /// Every minute so far (the one in progress too, as CloudWatch shows a minute that is
-    /// still filling in) as metric readings with a checkpoint at `now`, one chunk per
-    /// account and region, at most every [`DEMO_FLUSH_SECS`]. A later flush of the same
-    /// minute replaces its values; closed minutes are then forgotten.
+    /// The minutes that changed since the last flush (the one in progress too, as
+    /// CloudWatch shows a minute that is still filling in) as metric readings with a
+    /// checkpoint at `now`, one chunk per account and region. Called after each chunk of
+    /// records is sent, so the metrics keep step with the logs; a later flush of the same
+    /// minute replaces its values, and closed minutes are then forgotten.
     pub fn flush(&mut self, now: DateTime<Utc>) -> Vec<SourceChunk> {
         let now_s = now.timestamp();
-        if self.last_flush.is_some_and(|t| now_s - t < DEMO_FLUSH_SECS) {
-            return Vec::new();
-        }
-        self.last_flush = Some(now_s);
         let current = now_s.div_euclid(60) * 60;
         let mut by_region: BTreeMap<(String, String), Vec<MetricSample>> = BTreeMap::new();
-        let keys: Vec<_> = self.minutes.keys().cloned().collect();
-        for key in keys {
-            let counts = if key.3 < current {
-                self.minutes.remove(&key)
-            } else {
-                self.minutes.get(&key).copied()
-            };
-            let Some(counts) = counts else {
+        for key in std::mem::take(&mut self.dirty) {
+            let Some(counts) = self.minutes.get(&key).copied() else {
                 continue;
             };
             let (account, region, model, minute) = key;
@@ -354,6 +343,7 @@ impl DemoMetrics {
                 }
             }
         }
+        self.minutes.retain(|k, _| k.3 >= current);
         by_region
             .into_iter()
             .map(|((account, region), samples)| SourceChunk {
@@ -505,6 +495,52 @@ mod tests {
                 mm("Invocations", "a"),
             ]
         );
+    }
+
+    #[test]
+    fn the_demo_stream_counts_a_little_more_than_the_logs_and_replaces_growing_minutes() {
+        let mut synth = crate::synth::Synth::new(7, crate::synth::SynthConfig::default());
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 10).unwrap();
+        let records = |n: usize, t: DateTime<Utc>, synth: &mut crate::synth::Synth| {
+            let mut buf = Vec::new();
+            for _ in 0..n {
+                synth.record(t, &mut buf);
+            }
+            buf.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(Item::parse)
+                .collect::<Vec<_>>()
+        };
+        let mut demo = DemoMetrics::default();
+        let first = records(40, t0, &mut synth);
+        let logged = first.iter().filter(|i| matches!(i, Item::Event(_))).count() as u64;
+        demo.observe(&first);
+        let invocations = |chunks: &[SourceChunk]| -> u64 {
+            chunks
+                .iter()
+                .flat_map(|c| &c.items)
+                .filter_map(|i| match i {
+                    Item::Metrics(m) => Some(m.samples.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|s| s.1 == "Invocations")
+                .map(|s| s.3)
+                .sum()
+        };
+        let chunks = demo.flush(t0);
+        assert!(chunks.iter().all(|c| c.checkpoint.is_some()));
+        let counted = invocations(&chunks);
+        assert!(counted > logged && counted <= logged + logged / 20 + chunks.len() as u64 * 8);
+        // Nothing new: nothing to send.
+        assert!(demo.flush(t0).is_empty());
+        // More traffic in the same minute: the minute is sent again with its new level.
+        demo.observe(&records(40, t0, &mut synth));
+        assert!(invocations(&demo.flush(t0)) > counted);
+        // The next minute forgets the closed one.
+        demo.observe(&records(1, t0 + chrono::Duration::minutes(1), &mut synth));
+        demo.flush(t0 + chrono::Duration::minutes(1));
+        assert!(demo.minutes.keys().all(|k| k.3 >= t0.timestamp() + 50));
     }
 
     #[test]

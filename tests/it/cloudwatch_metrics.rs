@@ -581,3 +581,51 @@ fn access_denied_names_the_iam_action_and_throttling_backs_off_then_reads() {
         "{m}"
     );
 }
+
+#[test]
+fn the_demo_feeds_cloudwatch_metrics_whose_coverage_is_a_little_below_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = bin()
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "5",
+            "--duration",
+            "4",
+            "--seed",
+            "11",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The ledger the demo left, exposed as a restarted daemon would.
+    let store = Store::open_read_only(&db).unwrap();
+    let telemetry = bedrock_meter::exporters::metrics::Telemetry::restore(
+        &store,
+        bedrock_meter::exporters::metrics::MetricsConfig::default(),
+    )
+    .unwrap();
+    telemetry.refresh_cloudwatch(&store).unwrap();
+    let book = bedrock_meter::pricing::PriceBook::embedded().unwrap();
+    let text = telemetry.render(&book, Utc::now());
+    let ratios: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("bedrock_logs_coverage_ratio{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!ratios.is_empty(), "{text}");
+    // Every minute CloudWatch counts 5% (rounded down) plus one more than the logs.
+    assert!(ratios.iter().all(|r| *r > 0.0 && *r < 1.0), "{ratios:?}");
+    assert!(text.contains("bedrock_cloudwatch_tokens_total{"), "{text}");
+    // Cross-check: the demo's metrics add no cost.
+    assert!(!text.contains("operation=\"CloudWatchMetrics\""));
+}

@@ -196,7 +196,9 @@ impl<'a> Writer<'a> {
                 metric: metric.clone(),
                 minute: *minute,
             };
+            // Only primary mode prices growth; cross-check just replaces the level.
             let before = match self.batch.metric_samples.get(&key) {
+                _ if !m.primary => 0,
                 Some(v) => v.value,
                 None => match self.store.metric_sample(&key) {
                     Ok(v) => v.unwrap_or(0),

@@ -422,13 +422,28 @@ fn cross_check_exports_exact_totals_and_coverage_across_a_restart_and_a_late_min
     assert_eq!(signal_and_wait(&mut d.child, "-TERM"), 0);
     let first_checkpoint = checkpoint(&db).expect("a checkpoint was committed");
 
+    // A restart with nothing new: the totals are restored from the ledger at start, and the
+    // poll that re-reads every minute replaces them with the same values (never adds), so
+    // they read 8 before, during and after that poll.
+    let series = format!("bedrock_cloudwatch_invocations_total{{{nova}}}");
+    let mut d = start(&config, "testing");
+    assert_eq!(value(&scrape(&d), &series).as_deref(), Some("8"));
+    wait_scrape(&d, "a poll after the restart", 90, |m| {
+        value(
+            m,
+            "bedrock_meter_source_last_success_timestamp_seconds{source=\"cwm\"}",
+        )
+        .is_some()
+    });
+    for _ in 0..5 {
+        assert_eq!(value(&scrape(&d), &series).as_deref(), Some("8"));
+    }
+    assert_eq!(signal_and_wait(&mut d.child, "-TERM"), 0);
+
     // While stopped, the first minute grows late (CloudWatch sums 5 + 2): after the restart
     // it must read 7, replacing 5, never adding to it.
     put_metrics(region, &[("Invocations", NOVA, t, 2.0)]);
     let d = start(&config, "testing");
-    let series = format!("bedrock_cloudwatch_invocations_total{{{nova}}}");
-    // The restored totals are there at once, before any poll.
-    assert_eq!(value(&scrape(&d), &series).as_deref(), Some("8"));
     wait_scrape(&d, "the grown minute", 90, |m| {
         value(m, &series).as_deref() != Some("8")
     });

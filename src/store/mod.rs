@@ -11,6 +11,8 @@
 //! - `rollup_hourly`: one row per rollup cell (hour, dimensions, meter, price entry), with
 //!   the quantity and the exact cost as canonical decimal text.
 //! - `checkpoints`, `seen_requests` (the dedup window), `counters` and `meta`.
+//! - `cloudwatch_metric_samples` (one CloudWatch value per account, region, `ModelId`,
+//!   metric and minute, replaced on re-read) and `cloudwatch_metric_totals` (their sums).
 //!
 //! The schema is created and upgraded by the versioned migrations in `schema.rs`.
 //!

@@ -94,6 +94,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, region, model_id, metric, minute)
     ) WITHOUT ROWID, STRICT;
     CREATE INDEX cloudwatch_metric_samples_by_minute ON cloudwatch_metric_samples (minute);
+
+    -- Their sums over all minutes, kept in step by every write of a sample (the exported
+    -- bedrock_cloudwatch_*_total counters read this, not the whole samples table).
+    CREATE TABLE cloudwatch_metric_totals (
+        account  TEXT NOT NULL,
+        region   TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        metric   TEXT NOT NULL,
+        value    INTEGER NOT NULL CHECK (value >= 0),
+        PRIMARY KEY (account, region, model_id, metric)
+    ) WITHOUT ROWID, STRICT;
     "#,
 ];
 

@@ -95,7 +95,7 @@ impl CloudWatchMetrics {
                 _ => "unknown".to_string(),
             }
         };
-        for t in store.metric_totals(i64::MIN, i64::MAX)? {
+        for t in store.metric_totals()? {
             let Some(kind) = crate::accounting::MetricKind::of(&t.metric) else {
                 continue;
             };
@@ -121,11 +121,8 @@ impl CloudWatchMetrics {
         }
         for (key_account, region, start, end) in windows {
             let mut cw: BTreeMap<(String, String), u64> = BTreeMap::new();
-            for t in store.metric_totals(start, end)? {
-                if t.region != region
-                    || t.metric != "Invocations"
-                    || key_account.as_ref().is_some_and(|a| *a != t.account)
-                {
+            for t in store.metric_window(&region, "Invocations", start, end)? {
+                if key_account.as_ref().is_some_and(|a| *a != t.account) {
                     continue;
                 }
                 *cw.entry((account_of(&t.account, &region), model_label(&t.model_id)))

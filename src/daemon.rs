@@ -156,6 +156,9 @@ where
         Telemetry::restore(&store, settings.metrics.clone())
             .with_context(|| "restoring metrics from the ledger")?,
     );
+    telemetry
+        .refresh_cloudwatch(&store)
+        .with_context(|| "restoring CloudWatch metrics from the ledger")?;
 
     // What the control plane knows (profiles, provisioned throughputs, …), shared with the
     // ledger and the metrics.
@@ -356,6 +359,7 @@ fn write_loop(
     let mut foundation_models = crate::sources::control_plane::FoundationModelsPersist::default();
     let mut last_commit = Instant::now();
     let mut backoff = Duration::from_millis(100);
+    let mut last_cloudwatch = Instant::now();
     loop {
         let due = writer.pending_records() >= max
             || (writer.pending_records() > 0 && last_commit.elapsed() >= every);
@@ -376,6 +380,17 @@ fn write_loop(
                             && let Err(e) = writer.store_mut().meta_set(u.key, &u.value)
                         {
                             tracing::warn!(error = %e, "Cannot record metric label admissions.");
+                        }
+                        // CloudWatch totals follow their samples; the coverage ratio also
+                        // follows the logs, re-read at most every 10 s.
+                        if !batch.metric_samples.is_empty()
+                            || (telemetry.cloudwatch_active()
+                                && last_cloudwatch.elapsed() >= Duration::from_secs(10))
+                        {
+                            last_cloudwatch = Instant::now();
+                            if let Err(e) = telemetry.refresh_cloudwatch(writer.store()) {
+                                tracing::warn!(error = %e, "Cannot read CloudWatch metrics.");
+                            }
                         }
                     }
                     last_commit = Instant::now();
@@ -446,6 +461,9 @@ impl DaemonSettings {
                 },
                 SourceConfig::CloudwatchLogs(c) => SourceSpec::CloudWatchLogs(c.spec()),
                 SourceConfig::S3(c) => SourceSpec::S3(c.spec()),
+                SourceConfig::CloudwatchMetrics(m) => SourceSpec::CloudWatchMetrics(
+                    m.spec(c.sources.iter().any(|o| o.may_read_logs_of(&m.region))),
+                ),
             })
             .collect();
         DaemonSettings {

@@ -25,7 +25,29 @@ pub enum Item {
     /// Added to the rollups as is (no dedup: the producer's checkpoint, committed in the same
     /// chunk, is what keeps it from being counted twice).
     Priced(Box<PricedUsage>),
+    /// CloudWatch metric samples (levels, not deltas): stored replacing earlier values of
+    /// the same minute; in primary mode their growth is priced (see
+    /// [`crate::accounting::price_minute`]).
+    Metrics(Box<MetricReadings>),
 }
+
+/// What the `cloudwatch_metrics` source read in one slice (see [`Item::Metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricReadings {
+    /// The account (`""` when the source does not know it).
+    pub account: String,
+    /// The region read.
+    pub region: String,
+    /// True in primary mode: price the growth of the values.
+    pub primary: bool,
+    /// The period of the values, seconds.
+    pub period: i64,
+    /// The samples read.
+    pub samples: Vec<MetricSample>,
+}
+
+/// (`ModelId`, metric name, period start in unix seconds, sum).
+pub type MetricSample = (String, String, i64, u64);
 
 /// One pre-priced rollup delta (see [`Item::Priced`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +181,65 @@ impl<'a> Writer<'a> {
             Item::Event(ev) => self.event(ev),
             Item::Rejected(r) => self.reject(*r),
             Item::Priced(p) => self.priced(p),
+            Item::Metrics(m) => self.metric_readings(m),
+        }
+    }
+
+    /// Stores CloudWatch samples (each replacing the stored value of its minute) and, in
+    /// primary mode, prices how much each minute grew since it was last stored.
+    pub fn metric_readings(&mut self, m: &MetricReadings) {
+        use crate::accounting::{MetricKind, MinuteGrowth, SampleKey, SampleValue};
+        let mut growth: BTreeMap<(&str, i64), MinuteGrowth> = BTreeMap::new();
+        // Counted as one record so that the writer's commit-on-time rule applies.
+        self.batch.records += 1;
+        for (model_id, metric, minute, value) in &m.samples {
+            let key = SampleKey {
+                account: m.account.clone(),
+                region: m.region.clone(),
+                model_id: model_id.clone(),
+                metric: metric.clone(),
+                minute: *minute,
+            };
+            // Only primary mode prices growth; cross-check just replaces the level.
+            let before = match self.batch.metric_samples.get(&key) {
+                _ if !m.primary => 0,
+                Some(v) => v.value,
+                None => match self.store.metric_sample(&key) {
+                    Ok(v) => v.unwrap_or(0),
+                    Err(e) => {
+                        // Counting the whole value again could double count: skip pricing it.
+                        tracing::warn!(error = %e, "Cannot read a stored CloudWatch sample.");
+                        *value
+                    }
+                },
+            };
+            if m.primary
+                && *value > before
+                && let Some(kind) = MetricKind::of(metric)
+            {
+                growth
+                    .entry((model_id.as_str(), *minute))
+                    .or_default()
+                    .add(kind, value - before);
+            }
+            self.batch.metric_samples.insert(
+                key,
+                SampleValue {
+                    period: m.period,
+                    value: *value,
+                },
+            );
+        }
+        for ((model_id, minute), g) in growth {
+            crate::accounting::price_minute(
+                &self.ledger,
+                &m.account,
+                &m.region,
+                model_id,
+                minute,
+                &g,
+                &mut self.batch,
+            );
         }
     }
 
@@ -301,5 +382,108 @@ impl Writer<'_> {
         if let Some(cp) = chunk.checkpoint {
             self.checkpoint(cp);
         }
+    }
+}
+
+#[cfg(test)]
+mod metric_reading_tests {
+    use super::*;
+    use crate::accounting::{LedgerConfig, UNATTRIBUTED};
+    use crate::pricing::PriceBook;
+
+    const MINUTE: i64 = 1_795_600_800; // 2026-11-26T06:40:00Z
+
+    fn readings(primary: bool, input: u64, invocations: u64) -> Item {
+        Item::Metrics(Box::new(MetricReadings {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            primary,
+            period: 60,
+            samples: vec![
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "InputTokenCount".into(),
+                    MINUTE,
+                    input,
+                ),
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "Invocations".into(),
+                    MINUTE,
+                    invocations,
+                ),
+                // Not read by the meter: stored, never priced.
+                (
+                    "us.amazon.nova-lite-v1:0".into(),
+                    "InvocationLatency".into(),
+                    MINUTE,
+                    999,
+                ),
+            ],
+        }))
+    }
+
+    fn stored(w: &Writer<'_>, metric: &str) -> Option<u64> {
+        w.store()
+            .metric_sample(&crate::accounting::SampleKey {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                model_id: "us.amazon.nova-lite-v1:0".into(),
+                metric: metric.into(),
+                minute: MINUTE,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn primary_readings_price_only_the_growth_of_a_minute_and_cross_check_never_prices() {
+        let book = PriceBook::embedded().unwrap();
+        let ledger = Ledger::new(&book, LedgerConfig::default());
+        let mut w = Writer::new(Store::open_in_memory().unwrap(), ledger, 24).unwrap();
+        let usd = |s: &str| s.parse::<Usd>().unwrap();
+
+        // 1M input tokens of Nova Lite through the us. profile: $0.06.
+        w.item(&readings(true, 1_000_000, 10));
+        let b = w.commit().unwrap().unwrap();
+        assert_eq!(w.summary.cost_usd, usd("0.06"));
+        let (dims, cells) = b.rollups.iter().next().unwrap();
+        assert_eq!(b.rollups.len(), 1);
+        assert_eq!(dims.operation, "CloudWatchMetrics");
+        assert_eq!(dims.principal, UNATTRIBUTED);
+        assert_eq!(dims.model, "amazon.nova-lite-v1:0");
+        assert_eq!(dims.scope, "geo");
+        let inv = cells
+            .iter()
+            .find(|(k, _)| k.meter == "invocations")
+            .unwrap();
+        assert_eq!(inv.1.quantity, 10);
+        assert_eq!(stored(&w, "InputTokenCount"), Some(1_000_000));
+        assert_eq!(stored(&w, "InvocationLatency"), Some(999));
+
+        // The same levels again (a re-read): nothing more.
+        w.item(&readings(true, 1_000_000, 10));
+        let b = w.commit().unwrap().unwrap();
+        assert!(b.rollups.is_empty());
+        assert_eq!(w.summary.cost_usd, usd("0.06"));
+
+        // The minute grew (late data): only the growth, twice in one batch counted once.
+        w.item(&readings(true, 1_200_000, 11));
+        w.item(&readings(true, 1_500_000, 12));
+        let b = w.commit().unwrap().unwrap();
+        assert_eq!(w.summary.cost_usd, usd("0.09"));
+        let cells = b.rollups.values().next().unwrap();
+        let inv = cells
+            .iter()
+            .find(|(k, _)| k.meter == "invocations")
+            .unwrap();
+        assert_eq!(inv.1.quantity, 2);
+        assert_eq!(stored(&w, "InputTokenCount"), Some(1_500_000));
+
+        // Cross-check stores the level, adds no cost and no rollup.
+        w.item(&readings(false, 2_000_000, 20));
+        let b = w.commit().unwrap().unwrap();
+        assert!(b.rollups.is_empty());
+        assert_eq!(w.summary.cost_usd, usd("0.09"));
+        assert_eq!(stored(&w, "InputTokenCount"), Some(2_000_000));
     }
 }

@@ -38,6 +38,12 @@ if ! "$MOTO_VENV/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
   fi
   "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
+# cbor2, for the CloudWatch CBOR translator in front of moto (tests/support/cw_cbor_shim.py,
+# started by tests/it/cloudwatch_metrics.rs).
+if ! "$MOTO_VENV/bin/python" -c 'import cbor2' >/dev/null 2>&1; then
+  echo "== installing cbor2 into $MOTO_VENV (PyPI)"
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check 'cbor2>=5,<7'
+fi
 export MOTO_PYTHON="$PWD/$MOTO_VENV/bin/python"
 
 echo "== cargo fmt --check"

@@ -325,6 +325,8 @@ pub struct Batch {
     pub counters: HashMap<String, u64>,
     /// Number of records represented (for commit sizing).
     pub records: u64,
+    /// CloudWatch metric samples to store, replacing the stored value of each key.
+    pub metric_samples: super::MetricSamples,
 }
 
 /// A fast, unkeyed hasher for batch maps: their keys are this program's own labels and a
@@ -378,6 +380,7 @@ impl Batch {
             && self.seen.is_empty()
             && self.checkpoints.is_empty()
             && self.counters.is_empty()
+            && self.metric_samples.is_empty()
     }
 }
 

@@ -9,10 +9,12 @@
 mod batch;
 mod dedup;
 mod ledger;
+mod metric_samples;
 pub mod profiles;
 mod reprice;
 
 pub use batch::*;
 pub use dedup::*;
 pub use ledger::*;
+pub use metric_samples::*;
 pub use reprice::*;

@@ -38,6 +38,115 @@ pub enum SourceConfig {
     CloudwatchLogs(CloudWatchLogsSourceConfig),
     /// `type = "s3"`: the S3 bucket Bedrock delivers invocation logs to.
     S3(S3SourceConfig),
+    /// `type = "cloudwatch_metrics"`: Bedrock's CloudWatch metrics (`AWS/Bedrock`).
+    CloudwatchMetrics(CloudWatchMetricsSourceConfig),
+}
+
+/// `type = "cloudwatch_metrics"`: polls Bedrock's per-model CloudWatch metrics to
+/// cross-check the logs or, where logging is off, to price from them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchMetricsSourceConfig {
+    /// `name`: see [`DirectorySourceConfig::name`].
+    pub name: String,
+    /// `region`: the region whose metrics are read. Required.
+    pub region: String,
+    /// `mode`: `auto` (default), `cross_check` or `primary`. `auto` is `cross_check` when
+    /// another source may read invocation logs of this region (a `cloudwatch_logs` or `s3`
+    /// source in the same region, or any `directory`/`stdin` source), else `primary`.
+    #[serde(default = "default_metrics_mode")]
+    pub mode: String,
+    /// `account_id`: the 12-digit account the metrics belong to (the `account` label).
+    /// `""` (default): the assumed role's account, else learned from the logs of the region
+    /// when they name one account, else `unknown`.
+    #[serde(default)]
+    pub account_id: String,
+    /// `poll_interval_secs`: seconds between polls, at least 60. Default 300.
+    #[serde(default = "default_metrics_poll_interval_secs")]
+    pub poll_interval_secs: u64,
+    /// `delay_secs`: how far behind now the read window ends, for late data. Default 300.
+    #[serde(default = "default_metrics_delay_secs")]
+    pub delay_secs: u64,
+    /// `overlap_secs`: how far before the checkpoint each poll reads again (minutes that
+    /// grew late are replaced). Default 3600; at most 86400.
+    #[serde(default = "default_metrics_overlap_secs")]
+    pub overlap_secs: u64,
+    /// `start_from`: see [`CloudWatchLogsSourceConfig::start_from`].
+    #[serde(default = "default_start_from")]
+    pub start_from: String,
+    /// `assume_role_arn`: see [`CloudWatchLogsSourceConfig::assume_role_arn`].
+    #[serde(default, with = "super::empty_is_none")]
+    pub assume_role_arn: Option<String>,
+    /// `external_id`: see [`CloudWatchLogsSourceConfig::external_id`].
+    #[serde(default, with = "super::empty_is_none")]
+    pub external_id: Option<String>,
+    /// `endpoint_url`: see [`CloudWatchLogsSourceConfig::endpoint_url`].
+    #[serde(default, with = "super::empty_is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// The valid `mode` values of a `cloudwatch_metrics` source.
+pub const METRICS_MODES: &[&str] = &["auto", "cross_check", "primary"];
+
+fn default_metrics_mode() -> String {
+    "auto".to_string()
+}
+
+fn default_metrics_poll_interval_secs() -> u64 {
+    300
+}
+
+fn default_metrics_delay_secs() -> u64 {
+    300
+}
+
+fn default_metrics_overlap_secs() -> u64 {
+    3600
+}
+
+impl CloudWatchMetricsSourceConfig {
+    /// The runtime spec; `logs_in_region` says whether another source reads this region's
+    /// invocation logs (what `mode = "auto"` decides on).
+    pub fn spec(
+        &self,
+        logs_in_region: bool,
+    ) -> crate::sources::cloudwatch_metrics::CloudWatchMetricsSpec {
+        use crate::sources::cloudwatch_metrics::{CloudWatchMetricsSpec, Mode};
+        let mode = match self.mode.as_str() {
+            "primary" => Mode::Primary,
+            "cross_check" => Mode::CrossCheck,
+            _ if logs_in_region => Mode::CrossCheck,
+            _ => Mode::Primary,
+        };
+        CloudWatchMetricsSpec {
+            name: self.name.clone(),
+            aws: aws_settings(
+                &self.region,
+                &self.assume_role_arn,
+                &self.external_id,
+                &self.endpoint_url,
+            ),
+            mode,
+            account: self.account_id.clone(),
+            poll_interval: Duration::from_secs(self.poll_interval_secs),
+            delay: Duration::from_secs(self.delay_secs),
+            overlap: Duration::from_secs(self.overlap_secs),
+            start_from: start_from(&self.start_from),
+        }
+    }
+}
+
+impl SourceConfig {
+    /// True when this source may read invocation logs of `region` (`directory` and `stdin`
+    /// sources may hold any region's logs).
+    pub fn may_read_logs_of(&self, region: &str) -> bool {
+        match self {
+            SourceConfig::Directory(_) | SourceConfig::Stdin(_) => true,
+            SourceConfig::CloudwatchLogs(c) => c.region == region,
+            SourceConfig::S3(c) => c.region == region,
+            SourceConfig::CloudwatchMetrics(_) => false,
+        }
+    }
 }
 
 /// `type = "directory"`: polls a directory tree for new and grown log files.
@@ -274,7 +383,13 @@ impl S3SourceConfig {
 
 impl SourceConfig {
     /// The valid `type` values, in the order they are listed in messages.
-    pub const TYPES: &'static [&'static str] = &["directory", "stdin", "cloudwatch_logs", "s3"];
+    pub const TYPES: &'static [&'static str] = &[
+        "directory",
+        "stdin",
+        "cloudwatch_logs",
+        "s3",
+        "cloudwatch_metrics",
+    ];
 
     /// The source's `name`.
     pub fn name(&self) -> &str {
@@ -283,6 +398,7 @@ impl SourceConfig {
             SourceConfig::Stdin(c) => &c.name,
             SourceConfig::CloudwatchLogs(c) => &c.name,
             SourceConfig::S3(c) => &c.name,
+            SourceConfig::CloudwatchMetrics(c) => &c.name,
         }
     }
 
@@ -293,6 +409,7 @@ impl SourceConfig {
             SourceConfig::Stdin(_) => "stdin",
             SourceConfig::CloudwatchLogs(_) => "cloudwatch_logs",
             SourceConfig::S3(_) => "s3",
+            SourceConfig::CloudwatchMetrics(_) => "cloudwatch_metrics",
         }
     }
 
@@ -327,6 +444,19 @@ impl SourceConfig {
                 prefix: String::new(),
                 poll_interval_secs: default_s3_poll_interval_secs(),
                 relist_hours: default_relist_hours(),
+                start_from: default_start_from(),
+                assume_role_arn: None,
+                external_id: None,
+                endpoint_url: None,
+            }),
+            SourceConfig::CloudwatchMetrics(CloudWatchMetricsSourceConfig {
+                name: "cloudwatch-metrics".to_string(),
+                region: "us-east-1".to_string(),
+                mode: default_metrics_mode(),
+                account_id: String::new(),
+                poll_interval_secs: default_metrics_poll_interval_secs(),
+                delay_secs: default_metrics_delay_secs(),
+                overlap_secs: default_metrics_overlap_secs(),
                 start_from: default_start_from(),
                 assume_role_arn: None,
                 external_id: None,
@@ -372,6 +502,7 @@ impl SourceConfig {
             "stdin" => variant(&path, value).map(SourceConfig::Stdin),
             "cloudwatch_logs" => variant(&path, value).map(SourceConfig::CloudwatchLogs),
             "s3" => variant(&path, value).map(SourceConfig::S3),
+            "cloudwatch_metrics" => variant(&path, value).map(SourceConfig::CloudwatchMetrics),
             other => Err(Problem::new(
                 type_path,
                 format!(

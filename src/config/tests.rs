@@ -841,3 +841,44 @@ fn the_control_plane_is_validated_strictly() {
         .to_string();
     assert!(e.contains("control_plane"), "{e}");
 }
+
+#[test]
+fn cloudwatch_metrics_sources_are_checked_and_auto_mode_follows_the_logs() {
+    use crate::sources::cloudwatch_metrics::Mode;
+    let bad = "[[sources]]\ntype = \"cloudwatch_metrics\"\nname = \"m\"\nregion = \"us-east-1\"\n\
+               mode = \"both\"\naccount_id = \"12345\"\npoll_interval_secs = 5\n\
+               overlap_secs = 90000\n";
+    let msg = Config::from_toml_str(bad, "bad.toml")
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "sources[0].mode: `both` is not a mode",
+        "sources[0].account_id: `12345` is not an AWS account id",
+        "sources[0].poll_interval_secs: must be at least 60",
+        "sources[0].overlap_secs: expected 0 to 86400",
+    ] {
+        assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+    }
+    let only = "[[sources]]\ntype = \"cloudwatch_metrics\"\nname = \"m\"\nregion = \"eu-west-1\"\n";
+    let c = Config::from_toml_str(only, "ok.toml").unwrap();
+    // What the daemon does (DaemonSettings::from_config).
+    let mode = |c: &Config| match &c.sources[0] {
+        SourceConfig::CloudwatchMetrics(m) => {
+            m.spec(c.sources.iter().any(|o| o.may_read_logs_of(&m.region)))
+                .mode
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(mode(&c), Mode::Primary);
+    let with_logs = format!(
+        "{only}\n[[sources]]\ntype = \"s3\"\nname = \"b\"\nregion = \"eu-west-1\"\nbucket = \"logs-bucket\"\n"
+    );
+    let c = Config::from_toml_str(&with_logs, "ok.toml").unwrap();
+    assert_eq!(mode(&c), Mode::CrossCheck);
+    let other_region = with_logs.replace(
+        "region = \"eu-west-1\"\nbucket",
+        "region = \"us-east-1\"\nbucket",
+    );
+    let c = Config::from_toml_str(&other_region, "ok.toml").unwrap();
+    assert_eq!(mode(&c), Mode::Primary);
+}

@@ -520,6 +520,77 @@ impl Config {
                         ));
                     }
                 }
+                SourceConfig::CloudwatchMetrics(c) => {
+                    check_aws(
+                        &at,
+                        &c.region,
+                        &c.assume_role_arn,
+                        &c.external_id,
+                        &c.endpoint_url,
+                        &c.start_from,
+                        out,
+                    );
+                    let modes = super::source::METRICS_MODES;
+                    if !modes.contains(&c.mode.as_str()) {
+                        out.push(Problem::new(
+                            at("mode"),
+                            format!(
+                                "`{}` is not a mode; write one of {}",
+                                c.mode,
+                                error::quoted_list(modes)
+                            ),
+                        ));
+                    }
+                    if !c.account_id.is_empty()
+                        && (c.account_id.len() != 12
+                            || !c.account_id.bytes().all(|b| b.is_ascii_digit()))
+                    {
+                        out.push(Problem::new(
+                            at("account_id"),
+                            format!(
+                                "`{}` is not an AWS account id; write the 12 digits, e.g. \
+                                 \"123456789012\", or \"\" to learn it",
+                                c.account_id
+                            ),
+                        ));
+                    }
+                    if c.poll_interval_secs < 60 {
+                        out.push(Problem::new(
+                            at("poll_interval_secs"),
+                            "must be at least 60 (CloudWatch metrics have one value a minute); \
+                             the default is 300",
+                        ));
+                    }
+                    if c.overlap_secs > 86_400 {
+                        out.push(Problem::new(
+                            at("overlap_secs"),
+                            format!(
+                                "expected 0 to 86400 (a day), got {}; the default is 3600",
+                                c.overlap_secs
+                            ),
+                        ));
+                    }
+                    if c.delay_secs > 86_400 {
+                        out.push(Problem::new(
+                            at("delay_secs"),
+                            format!(
+                                "expected 0 to 86400 (a day), got {}; the default is 300",
+                                c.delay_secs
+                            ),
+                        ));
+                    }
+                    let key = c.spec(false).checkpoint_key();
+                    if let Some(first) = aws_keys.insert(format!("cloudwatch_metrics:{key}"), i) {
+                        out.push(Problem::new(
+                            at("region"),
+                            format!(
+                                "sources[{first}] already reads the CloudWatch metrics of {}; two \
+                                 sources would share one checkpoint and count them twice",
+                                c.region
+                            ),
+                        ));
+                    }
+                }
                 SourceConfig::Stdin(_) => match stdin {
                     Some(first) => out.push(Problem::new(
                         at("type"),

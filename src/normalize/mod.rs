@@ -36,6 +36,13 @@ use serde_json::error::Category;
 
 pub use event::*;
 
+/// Resolves a `modelId` as written anywhere (a record, CloudWatch's `ModelId` dimension):
+/// base id, profile id or ARN → [`ModelRef`], whose [`ModelRef::label`] is the ledger's model
+/// label.
+pub fn resolve_model_id(raw: &str) -> ModelRef {
+    model_id::resolve(raw)
+}
+
 use body::{Bodies, BodyTokens};
 use wire::{JNum, JObj, JStr, Record};
 

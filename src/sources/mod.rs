@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod body_fetch;
 pub mod cloudwatch_logs;
+pub mod cloudwatch_metrics;
 pub mod control_plane;
 pub mod directory;
 pub mod files;
@@ -214,6 +215,8 @@ pub enum SourceSpec {
     CloudWatchLogs(cloudwatch_logs::CloudWatchLogsSpec),
     /// An S3 bucket in Bedrock's delivery layout.
     S3(s3::S3Spec),
+    /// Bedrock's CloudWatch metrics (`AWS/Bedrock`), polled with `GetMetricData`.
+    CloudWatchMetrics(cloudwatch_metrics::CloudWatchMetricsSpec),
 }
 
 impl SourceSpec {
@@ -225,6 +228,7 @@ impl SourceSpec {
             SourceSpec::Synthetic(s) => &s.name,
             SourceSpec::CloudWatchLogs(s) => &s.name,
             SourceSpec::S3(s) => &s.name,
+            SourceSpec::CloudWatchMetrics(s) => &s.name,
         }
     }
 }
@@ -242,6 +246,7 @@ pub fn spawn(spec: SourceSpec, cx: SourceContext) -> std::io::Result<std::thread
                 SourceSpec::Synthetic(s) => synthetic::run(s, &cx),
                 SourceSpec::CloudWatchLogs(s) => cloudwatch_logs::run(s, &cx),
                 SourceSpec::S3(s) => s3::run(s, &cx),
+                SourceSpec::CloudWatchMetrics(s) => cloudwatch_metrics::run(s, &cx),
             }));
             match result {
                 Ok(Ok(())) => {

@@ -27,7 +27,7 @@ pub fn run<R: Read>(input: R, cx: &SourceContext) -> Result<(), SourceError> {
         };
         let newest = match &item {
             Item::Event(ev) => Some(ev.timestamp.timestamp()),
-            Item::Rejected(_) | Item::Priced(_) => None,
+            Item::Rejected(_) | Item::Priced(_) | Item::Metrics(_) => None,
         };
         cx.send(SourceChunk {
             items: vec![item],

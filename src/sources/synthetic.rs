@@ -1,6 +1,7 @@
 //! The demo's traffic: realistic invocation-log records from [`crate::synth::Synth`] at a
 //! steady rate with bursts (5× for 10 s of every minute), fed through the same parser and
-//! writer as real logs.
+//! writer as real logs, plus the per-minute CloudWatch metrics of the same traffic
+//! ([`super::cloudwatch_metrics::DemoMetrics`]).
 use super::framing::{Frame, Framer};
 use super::{SourceContext, SourceError};
 use crate::pipeline::{Item, SourceChunk};
@@ -35,6 +36,8 @@ pub fn run(spec: &SyntheticSpec, cx: &SourceContext) -> Result<(), SourceError> 
     let start = Instant::now();
     let mut sent: u64 = 0;
     let mut buf = Vec::with_capacity(64 * 1024);
+    // The CloudWatch metrics the same traffic would show (cross-check only).
+    let mut metrics = super::cloudwatch_metrics::DemoMetrics::default();
     while !cx.stopped() {
         let due = records_due(start.elapsed(), spec.rate_per_sec.max(1));
         if due <= sent {
@@ -55,10 +58,14 @@ pub fn run(spec: &SyntheticSpec, cx: &SourceContext) -> Result<(), SourceError> 
                 Frame::Garbage(_) => Item::Rejected(crate::normalize::RejectReason::MalformedJson),
             });
         }
+        metrics.observe(&items);
         cx.send(SourceChunk {
             items,
             ..SourceChunk::default()
         })?;
+        for chunk in metrics.flush(now) {
+            cx.send(chunk)?;
+        }
         sent += n;
         cx.success(Some(now.timestamp()));
     }

@@ -11,6 +11,8 @@
 //! - `rollup_hourly`: one row per rollup cell (hour, dimensions, meter, price entry), with
 //!   the quantity and the exact cost as canonical decimal text.
 //! - `checkpoints`, `seen_requests` (the dedup window), `counters` and `meta`.
+//! - `cloudwatch_metric_samples` (one CloudWatch value per account, region, `ModelId`,
+//!   metric and minute, replaced on re-read) and `cloudwatch_metric_totals` (their sums).
 //!
 //! The schema is created and upgraded by the versioned migrations in `schema.rs`.
 //!
@@ -26,6 +28,7 @@
 //! One writer ([`Store::open`]) per file, used from one thread (the daemon's writer task or
 //! a backfill). Readers such as reports and exporters use [`Store::open_read_only`]; in WAL
 //! mode they never block the writer and see only committed batches.
+mod cloudwatch_metrics;
 mod error;
 mod functions;
 mod queries;
@@ -33,6 +36,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use cloudwatch_metrics::MetricTotal;
 pub use error::StoreError;
 pub use queries::{RollupRow, Totals};
 
@@ -194,6 +198,7 @@ impl Store {
         insert_seen(&tx, path, &batch.seen)?;
         upsert_checkpoints(&tx, path, &batch.checkpoints)?;
         add_counters(&tx, path, &batch.counters)?;
+        cloudwatch_metrics::upsert_metric_samples(&tx, path, &batch.metric_samples)?;
         tx.commit().map_err(failed)
     }
 

@@ -80,6 +80,32 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID, STRICT;
     "#,
+    // 2: CloudWatch metric samples (`cloudwatch_metrics` source). One value per account
+    // ("" when unknown), region, ModelId, metric and period start; a re-read replaces it.
+    r#"
+    CREATE TABLE cloudwatch_metric_samples (
+        account  TEXT NOT NULL,
+        region   TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        metric   TEXT NOT NULL,
+        minute   INTEGER NOT NULL,
+        period   INTEGER NOT NULL CHECK (period > 0),
+        value    INTEGER NOT NULL CHECK (value >= 0),
+        PRIMARY KEY (account, region, model_id, metric, minute)
+    ) WITHOUT ROWID, STRICT;
+    CREATE INDEX cloudwatch_metric_samples_by_minute ON cloudwatch_metric_samples (minute);
+
+    -- Their sums over all minutes, kept in step by every write of a sample (the exported
+    -- bedrock_cloudwatch_*_total counters read this, not the whole samples table).
+    CREATE TABLE cloudwatch_metric_totals (
+        account  TEXT NOT NULL,
+        region   TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        metric   TEXT NOT NULL,
+        value    INTEGER NOT NULL CHECK (value >= 0),
+        PRIMARY KEY (account, region, model_id, metric)
+    ) WITHOUT ROWID, STRICT;
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

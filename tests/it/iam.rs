@@ -53,6 +53,9 @@ const OPERATIONS: &[(&str, &[&str], &[&str])] = &[
         &["bedrock:GetModelCustomizationJob"],
         &[],
     ),
+    // `cloudwatch_metrics`: which AWS/Bedrock metrics exist, and their per-minute sums.
+    ("list_metrics", &["cloudwatch:ListMetrics"], &[]),
+    ("get_metric_data", &["cloudwatch:GetMetricData"], &[]),
 ];
 
 /// Actions that IAM does not scope to a resource: their statement may (must) use `"*"`.
@@ -63,13 +66,15 @@ const NO_RESOURCE_TYPES: &[&str] = &[
     "bedrock:ListFoundationModels",
     "bedrock:ListCustomModels",
     "bedrock:ListModelCustomizationJobs",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:GetMetricData",
 ];
 
 /// Credential providers from `aws_config::sts` → the IAM actions the daemon's identity needs.
 const STS_PROVIDERS: &[(&str, &[&str])] = &[("AssumeRoleProvider", &["sts:AssumeRole"])];
 
 /// The SDK service crates the table covers.
-const SERVICES: &[&str] = &["bedrock", "cloudwatchlogs", "s3"];
+const SERVICES: &[&str] = &["bedrock", "cloudwatch", "cloudwatchlogs", "s3"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,7 +141,15 @@ fn idents_after(code: &str, marker: &str) -> Vec<String> {
 /// IAM actions named in the text (`logs:…`, `s3:…`, `sts:…`, `kms:…`, `bedrock:…`).
 fn actions_named(code: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for svc in ["logs:", "s3:", "sts:", "kms:", "iam:", "bedrock:"] {
+    for svc in [
+        "logs:",
+        "s3:",
+        "sts:",
+        "kms:",
+        "iam:",
+        "bedrock:",
+        "cloudwatch:",
+    ] {
         for name in idents_after(code, svc) {
             if name.starts_with(|c: char| c.is_ascii_uppercase()) {
                 out.insert(format!("{svc}{name}"));

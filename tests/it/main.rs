@@ -9,6 +9,9 @@ mod aws;
 mod body_fetch;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
+/// The CloudWatch metrics source against moto behind the CBOR translator: totals, coverage,
+/// restart, late minutes, primary-mode cost, access denied and throttling.
+mod cloudwatch_metrics;
 /// The Bedrock control plane against a fake REST-JSON server (the real SDK), end to end.
 mod control_plane;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.

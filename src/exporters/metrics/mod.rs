@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 mod admission;
+mod cloudwatch;
 mod config;
 mod inventory;
 mod telemetry;
@@ -52,6 +53,7 @@ mod tests;
 mod text;
 
 pub use admission::OTHER;
+pub use cloudwatch::{COVERAGE_WINDOW_HOURS, CloudWatchMetrics};
 pub use config::{MetricsConfig, PrincipalLabel, tag_label_name};
 pub use telemetry::{COMMIT_BUCKETS_SECONDS, Telemetry};
 pub use text::CONTENT_TYPE;

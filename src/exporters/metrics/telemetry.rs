@@ -48,6 +48,7 @@ pub struct Telemetry {
     sources: Mutex<BTreeMap<String, SourceHealth>>,
     commits: Mutex<Commits>,
     inventory: Mutex<Option<crate::inventory::InventoryHandle>>,
+    cloudwatch: Mutex<super::CloudWatchMetrics>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +63,7 @@ impl Telemetry {
             sources: Mutex::new(BTreeMap::new()),
             commits: Mutex::new(Commits::default()),
             inventory: Mutex::new(None),
+            cloudwatch: Mutex::new(super::CloudWatchMetrics::default()),
         }
     }
 
@@ -88,6 +90,20 @@ impl Telemetry {
         let mut guard = lock(&self.spend);
         *guard = spend;
         guard.take_admission_update()
+    }
+
+    /// Re-reads the CloudWatch metric totals and the logs coverage ratio from the ledger
+    /// (after a commit that carried CloudWatch samples, and at start).
+    pub fn refresh_cloudwatch(&self, store: &Store) -> Result<(), StoreError> {
+        let m = super::CloudWatchMetrics::load(store)?;
+        *lock(&self.cloudwatch) = m;
+        Ok(())
+    }
+
+    /// True once a CloudWatch metrics source has read something (the coverage ratio then
+    /// also moves with log commits).
+    pub fn cloudwatch_active(&self) -> bool {
+        lock(&self.cloudwatch).active()
     }
 
     /// Runs `f` on the spend metrics (for inspection and tests).
@@ -164,6 +180,7 @@ impl Telemetry {
             out.reserve(spend.render_size_hint());
             spend.render_into(&mut out, book, now);
         }
+        lock(&self.cloudwatch).render_into(&mut out);
         self.render_sources(&mut out);
         self.render_commits(&mut out);
         if let Some(inv) = lock(&self.inventory).clone() {

@@ -1,5 +1,6 @@
 //! The AWS boundary: the only module that uses the AWS SDK crates (`aws-config`,
-//! `aws-sdk-bedrock`, `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
+//! `aws-sdk-bedrock`, `aws-sdk-cloudwatch`, `aws-sdk-cloudwatchlogs`, `aws-sdk-s3`).
+//! CloudWatch metrics (`ListMetrics`, `GetMetricData`) are in [`cloudwatch`].
 //!
 //! Owns: building credentials (the standard chain: environment, profiles, web identity,
 //! ECS/EC2 roles; optionally a role assumed per source, with an external id), the region and
@@ -16,6 +17,7 @@
 //! thread that uses it, and its methods block on it. Must not: interpret records, keep
 //! checkpoints, or log message bodies, object contents or credentials.
 pub mod bedrock;
+pub mod cloudwatch;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -165,6 +167,8 @@ enum Api {
     ListCustomModels,
     ListModelCustomizationJobs,
     GetModelCustomizationJob,
+    ListMetrics,
+    GetMetricData,
 }
 
 impl Api {
@@ -181,6 +185,8 @@ impl Api {
             Api::ListCustomModels => "ListCustomModels",
             Api::ListModelCustomizationJobs => "ListModelCustomizationJobs",
             Api::GetModelCustomizationJob => "GetModelCustomizationJob",
+            Api::ListMetrics => "ListMetrics",
+            Api::GetMetricData => "GetMetricData",
         }
     }
 
@@ -199,6 +205,8 @@ impl Api {
             Api::ListCustomModels => "bedrock:ListCustomModels",
             Api::ListModelCustomizationJobs => "bedrock:ListModelCustomizationJobs",
             Api::GetModelCustomizationJob => "bedrock:GetModelCustomizationJob",
+            Api::ListMetrics => "cloudwatch:ListMetrics",
+            Api::GetMetricData => "cloudwatch:GetMetricData",
         }
     }
 }

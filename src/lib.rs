@@ -51,6 +51,7 @@ pub mod money;
 pub mod normalize;
 pub mod pipeline;
 pub mod pricing;
+pub mod provisioned;
 pub mod sources;
 pub mod store;
 pub mod synth;

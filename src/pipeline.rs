@@ -234,7 +234,8 @@ impl<'a> Writer<'a> {
                     Some(c) => self.summary.cost_usd += c,
                     None if k.price_entry.is_empty()
                         && !INFO_METERS.contains(&k.meter)
-                        && dims.pricing_mode != "provisioned" =>
+                        && (dims.pricing_mode != "provisioned"
+                            || crate::provisioned::STREAM_METERS.contains(&k.meter)) =>
                     {
                         *self
                             .summary

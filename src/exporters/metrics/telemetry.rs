@@ -47,6 +47,8 @@ pub struct Telemetry {
     spend: Mutex<SpendMetrics>,
     sources: Mutex<BTreeMap<String, SourceHealth>>,
     commits: Mutex<Commits>,
+    /// Provisioned-throughput gauges, replaced by the accrual thread on each tick.
+    provisioned: Mutex<Vec<super::ProvisionedGauge>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +62,7 @@ impl Telemetry {
             spend: Mutex::new(spend),
             sources: Mutex::new(BTreeMap::new()),
             commits: Mutex::new(Commits::default()),
+            provisioned: Mutex::new(Vec::new()),
         }
     }
 
@@ -91,6 +94,11 @@ impl Telemetry {
     /// Runs `f` on the spend metrics (for inspection and tests).
     pub fn with_spend<R>(&self, f: impl FnOnce(&SpendMetrics) -> R) -> R {
         f(&lock(&self.spend))
+    }
+
+    /// Replaces the provisioned-throughput gauges (model units, utilization, idle).
+    pub fn set_provisioned_gauges(&self, gauges: Vec<super::ProvisionedGauge>) {
+        *lock(&self.provisioned) = gauges;
     }
 
     /// Marks a source up or down (`bedrock_meter_source_up`).
@@ -156,6 +164,7 @@ impl Telemetry {
             out.reserve(spend.render_size_hint());
             spend.render_into(&mut out, book, now);
         }
+        super::streams::render_gauges(&mut out, &lock(&self.provisioned));
         self.render_sources(&mut out);
         self.render_commits(&mut out);
         let name = "bedrock_meter_build_info";

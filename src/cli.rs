@@ -806,6 +806,11 @@ fn demo(
             rate_per_sec: rate,
             seed,
         })],
+        // The provisioned models the generated traffic names, a custom model and its job.
+        provisioned: crate::provisioned::demo_settings(
+            &crate::synth::SynthConfig::default().accounts,
+            crate::clock::Clock::now(&crate::clock::SystemClock),
+        ),
         ..Default::default()
     };
     let clock: std::sync::Arc<dyn crate::clock::Clock> =

@@ -56,6 +56,8 @@ pub struct DaemonSettings {
     pub shutdown_grace: Duration,
     /// Sources to run.
     pub sources: Vec<SourceSpec>,
+    /// Provisioned-throughput and customization accrual (runs when entries are declared).
+    pub provisioned: crate::provisioned::ProvisionedSettings,
 }
 
 impl Default for DaemonSettings {
@@ -75,6 +77,7 @@ impl Default for DaemonSettings {
             commit_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             sources: Vec::new(),
+            provisioned: crate::provisioned::ProvisionedSettings::default(),
         }
     }
 }
@@ -200,6 +203,28 @@ where
             spec.name().to_string(),
             joinable,
             sources::spawn(spec.clone(), cx)?,
+        ));
+    }
+    if !settings.provisioned.is_empty() {
+        // Its chunks (rollup deltas + checkpoint) go through the same writer as a source's.
+        let cx = SourceContext::new(
+            crate::provisioned::CP_PROVISIONED,
+            tx.clone(),
+            stop.clone(),
+            telemetry.clone() as Arc<dyn HealthSink>,
+            clock.clone(),
+            Some(settings.store_path.clone()),
+        );
+        source_threads.push((
+            crate::provisioned::CP_PROVISIONED.to_string(),
+            true,
+            crate::provisioned::spawn(
+                settings.provisioned.clone(),
+                book.clone(),
+                telemetry.clone(),
+                settings.store_path.clone(),
+                cx,
+            )?,
         ));
     }
     drop(tx);
@@ -440,6 +465,7 @@ impl DaemonSettings {
             commit_interval: c.pipeline.commit_interval(),
             shutdown_grace: c.pipeline.shutdown_grace(),
             sources,
+            provisioned: c.provisioned_settings(),
         }
     }
 }

@@ -15,9 +15,11 @@
 #![deny(clippy::float_arithmetic)]
 
 mod accrue;
+mod demo;
 mod gauges;
 
 pub use accrue::*;
+pub use demo::{DEMO_MU_TPM, DEMO_PT_MODEL, demo_settings};
 pub use gauges::{UsageWindow, compute_gauges, invocation_label};
 
 use crate::accounting::Checkpoint;

@@ -50,6 +50,7 @@ pub mod inventory;
 pub mod money;
 pub mod normalize;
 pub mod pipeline;
+pub mod planner;
 pub mod pricing;
 pub mod provisioned;
 pub mod sources;

@@ -83,7 +83,10 @@ pub fn demo_settings(accounts: &[String], now: DateTime<Utc>) -> ProvisionedSett
         declared,
         interval: std::time::Duration::from_secs(5),
         idle_after_secs: 3600,
-        tokens_per_minute_per_model_unit: BTreeMap::from([(DEMO_PT_MODEL.to_string(), DEMO_MU_TPM)]),
+        tokens_per_minute_per_model_unit: BTreeMap::from([(
+            DEMO_PT_MODEL.to_string(),
+            DEMO_MU_TPM,
+        )]),
         ..ProvisionedSettings::default()
     }
 }

@@ -245,13 +245,12 @@ pub fn plan(store: &Store, book: &PriceBook, p: &PlanParams) -> Result<Vec<Plan>
             (None, None) => (None, "none"),
         };
         let mut terms = Vec::new();
-        let recommendation;
-        match mu_tpm.filter(|v| *v > 0) {
+        let recommendation = match mu_tpm.filter(|v| *v > 0) {
             None => {
-                recommendation = format!(
+                format!(
                     "Cannot size: no tokens per minute per model unit for {model} (AWS does not \
                      publish it; set [planner] tokens_per_minute_per_model_unit or pass --mu-tpm)."
-                );
+                )
             }
             Some(mu) => {
                 // ceil(max tokens per hour / (60 × tokens per minute per unit)), at least 1.
@@ -300,7 +299,7 @@ pub fn plan(store: &Store, book: &PriceBook, p: &PlanParams) -> Result<Vec<Plan>
                     .iter()
                     .filter(|t| t.savings_usd.is_some_and(|s| s > Decimal::ZERO))
                     .max_by_key(|t| t.savings_usd);
-                recommendation = match best {
+                match best {
                     Some(t) => format!(
                         "Buy {} model unit(s) with commitment {}: saves {} USD over the {} hours \
                          (on demand {} USD, provisioned {} USD).",
@@ -333,9 +332,9 @@ pub fn plan(store: &Store, book: &PriceBook, p: &PlanParams) -> Result<Vec<Plan>
                             None => "Stay on demand.".to_string(),
                         }
                     }
-                };
+                }
             }
-        }
+        };
         plans.push(Plan {
             model,
             region,

@@ -176,6 +176,9 @@ impl<'a> Writer<'a> {
 
     /// Adds a pre-priced rollup delta.
     pub fn priced(&mut self, p: &PricedUsage) {
+        // Counts toward commit sizing, so a pre-priced stream commits on its own schedule
+        // even when no invocation record is pending.
+        self.batch.records += 1;
         self.batch.add(&p.dims, p.meter.clone(), p.amount.clone());
     }
 

@@ -21,3 +21,5 @@ mod metrics;
 mod plan_pt;
 /// Property tests: arbitrary and mutated input never panics and is always accounted for.
 mod props;
+/// Provisioned throughput and customization cost streams in the running daemon.
+mod provisioned;

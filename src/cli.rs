@@ -180,7 +180,7 @@ pub enum Command {
         /// AWS does not publish it).
         #[arg(long)]
         mu_tpm: Option<u64>,
-        /// A config file whose [planner] tokens_per_minute_per_model_unit to use.
+        /// A config file whose `[planner]` tokens_per_minute_per_model_unit to use.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Output format.

@@ -491,3 +491,79 @@ impl super::Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+
+    #[test]
+    fn the_example_becomes_config_inventory_with_a_unit_schedule() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/bedrock-meter.example.toml");
+        let s = Config::load(&path).unwrap().provisioned_settings();
+        let pt = &s.declared.provisioned["arn:aws:bedrock:us-east-1:111122223333:provisioned-model/w8z4n2q7r5t1"];
+        assert_eq!(pt.origin, Origin::Config);
+        assert_eq!(pt.commitment, Commitment::OneMonth);
+        assert_eq!(pt.model_units, 2, "units now = the last scheduled change");
+        let schedule = &s.schedules[&pt.arn];
+        assert_eq!(
+            schedule,
+            &vec![
+                UnitChange {
+                    at: pt.created_at.timestamp(),
+                    model_units: 1
+                },
+                UnitChange {
+                    at: time("2026-01-20T00:00:00Z").unwrap().timestamp(),
+                    model_units: 2
+                },
+            ]
+        );
+        let job = s.declared.jobs.values().next().unwrap();
+        assert_eq!(job.status, "Completed");
+        assert_eq!(
+            (job.training_tokens, job.epochs),
+            (Some(2_500_000), Some(3))
+        );
+        assert_eq!(s.declared.custom_models.len(), 1);
+        assert_eq!(s.interval, Duration::from_secs(60));
+        assert_eq!(s.idle_after_secs, 3600);
+
+        // The control plane's entry for the same ARN wins; others are filled in.
+        let mut inv = Inventory::default();
+        let mut from_aws = pt.clone();
+        from_aws.origin = Origin::ControlPlane;
+        from_aws.model_units = 5;
+        inv.provisioned.insert(pt.arn.clone(), from_aws);
+        crate::provisioned::merge_declared(&mut inv, &s.declared);
+        assert_eq!(inv.provisioned[&pt.arn].model_units, 5);
+        assert_eq!(inv.provisioned[&pt.arn].origin, Origin::ControlPlane);
+        assert_eq!(inv.jobs.len(), 1);
+    }
+
+    #[test]
+    fn unit_changes_must_move_forward_in_time() {
+        let text = r#"
+[[provisioned_models]]
+arn = "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/abc"
+name = "pt"
+account = "111122223333"
+region = "us-east-1"
+model = "amazon.titan-text-express-v1"
+model_units = 1
+created_at = "2026-01-15T09:00:00Z"
+deleted_at = "2026-01-14T09:00:00Z"
+unit_changes = [{ at = "2026-01-10T00:00:00Z", model_units = 2 }]
+"#;
+        let e = Config::from_toml_str(text, "t").unwrap_err().to_string();
+        assert!(
+            e.contains("provisioned_models[0].deleted_at: is before created_at"),
+            "{e}"
+        );
+        assert!(
+            e.contains("provisioned_models[0].unit_changes[0].at: must be after created_at"),
+            "{e}"
+        );
+    }
+}

@@ -152,6 +152,10 @@ pub fn accrue_all(
 ) -> Vec<SourceChunk> {
     let mut out = Vec::new();
     for pt in inv.provisioned.values() {
+        // A throughput that failed to create is not billed.
+        if pt.status.eq_ignore_ascii_case("failed") {
+            continue;
+        }
         let (from, last_units) = positions
             .provisioned
             .get(&pt.arn)

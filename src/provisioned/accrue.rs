@@ -331,3 +331,70 @@ pub fn training_cost(job: &CustomizationJob, book: &PriceBook) -> Option<PricedU
         },
     })
 }
+
+/// Re-prices one stored stream cell (`reprice` under a new price table): the quantity is
+/// kept; the entry and cost are recomputed from it (model-unit seconds × the hourly rate of
+/// the term in the detail / 3600; storage seconds × the monthly price / the month's
+/// seconds; training tokens × the price per 1M), rounded like accrual. A cell whose entry
+/// and rate are unchanged keeps its cost as accrued. Returns the cell to write and whether it changed;
+/// `None` when `meter` is not a stream meter.
+pub fn reprice_stream(
+    book: &PriceBook,
+    dims: &Dims,
+    meter: &str,
+    detail: &str,
+    price_entry: &str,
+    quantity: u64,
+    cost: Option<Usd>,
+) -> Option<(MeterKey, Amount, bool)> {
+    let meter = STREAM_METERS.iter().copied().find(|m| *m == meter)?;
+    let at = ts(dims.hour);
+    let q = Decimal::from(quantity);
+    let priced: Option<(&crate::pricing::PriceEntry, Usd)> = match meter {
+        METER_MU_SECONDS => {
+            let (commitment, _) = split_provisioned_detail(detail);
+            let term = Commitment::parse(commitment).map(term_of);
+            book.provisioned_entry(&dims.model, &dims.region, at)
+                .and_then(|e| Some((e, e.provisioned_usd_per_mu_hour(term?)?)))
+                .map(|(e, r)| (e, cumulative(r, quantity as i64, 3600)))
+        }
+        METER_STORAGE_SECONDS => book
+            .customization_entry(&dims.model, &dims.region, at)
+            .and_then(|e| Some((e, e.custom_model_storage_usd_per_month()?)))
+            .map(|(e, p)| (e, cumulative(p, quantity as i64, month_of(dims.hour).1))),
+        _ => book
+            .customization_entry(&dims.model, &dims.region, at)
+            .and_then(|e| Some((e, e.training_usd_per_1m_tokens()?)))
+            .map(|(e, p)| (e, q * p / Decimal::from(1_000_000u32))),
+    };
+    let (entry, version, new_cost) = match priced {
+        // Same entry and the same rate: keep the cost as accrued (the recomputation differs
+        // from the telescoped accrual only in rounding at the 12th decimal, per tick).
+        Some((e, c))
+            if e.id() == price_entry
+                && cost.is_some_and(|old| (old - c).abs() < Decimal::new(1, 9)) =>
+        {
+            (e.id().to_string(), book.version().to_string(), cost)
+        }
+        Some((e, c)) => (
+            e.id().to_string(),
+            book.version().to_string(),
+            Some(c.normalize()),
+        ),
+        None => (String::new(), String::new(), None),
+    };
+    let changed = entry != price_entry || new_cost != cost;
+    Some((
+        MeterKey {
+            meter,
+            detail: detail.to_string(),
+            price_entry: entry,
+            pricing_version: version,
+        },
+        Amount {
+            quantity,
+            cost: new_cost,
+        },
+        changed,
+    ))
+}

@@ -397,3 +397,62 @@ fn idle_and_utilization_gauges() {
     assert_eq!(g[0].utilization, Some(0.25));
     assert_eq!(invocation_label(&p), "provisioned-model/abc123");
 }
+
+#[test]
+fn reprice_keeps_accrued_cost_under_the_same_table_and_prices_a_new_rate() {
+    use crate::accounting::{Batch, RepriceOutcome, StoredCell, reprice_cell};
+    let mut p = pt(2, Commitment::None, "2026-03-02T10:00:07Z");
+    p.region = "us-east-1".into();
+    let mut rows = Vec::new();
+    // Ticked every 13 s, as a daemon might.
+    let mut a = p.created_at.timestamp();
+    let end = t("2026-03-02T11:00:00Z");
+    while a < end {
+        rows.extend(accrue_provisioned(&p, &[], &book(), a, (a + 13).min(end)));
+        a += 13;
+    }
+    let mut acc = Batch::default();
+    for r in &rows {
+        acc.add(&r.dims, r.meter.clone(), r.amount.clone());
+    }
+    let (dims, cells) = acc.rollups.iter().next().unwrap();
+    let (key, amount) = cells.iter().next().unwrap();
+    fn stored<'r>(
+        dims: &'r crate::accounting::Dims,
+        key: &'r crate::accounting::MeterKey,
+        book_entry: &'r str,
+        quantity: u64,
+        cost: Option<Usd>,
+    ) -> StoredCell<'r> {
+        StoredCell {
+            dims,
+            meter: key.meter,
+            detail: &key.detail,
+            price_entry: book_entry,
+            pricing_version: "test-1",
+            quantity,
+            cost,
+        }
+    }
+    let cell =
+        |book_entry: &'static str, cost| stored(dims, key, book_entry, amount.quantity, cost);
+    let mut out = Batch::default();
+    assert_eq!(
+        reprice_cell(
+            &book(),
+            &stored(dims, key, &key.price_entry, amount.quantity, amount.cost),
+            &mut out
+        ),
+        RepriceOutcome::Unchanged
+    );
+    assert_eq!(out.rollups[dims][key], *amount);
+    // A cell booked unpriced gets the rate: (3600 − 7) s × 2 MU × $10 / 3600 = 19.961111…
+    let mut out = Batch::default();
+    assert_eq!(
+        reprice_cell(&book(), &cell("", None), &mut out),
+        RepriceOutcome::Changed
+    );
+    let (_, repriced) = out.rollups[dims].iter().next().unwrap();
+    assert_eq!(repriced.cost, Some(d("19.961111111111")));
+    assert_eq!(repriced.quantity, 2 * 3593);
+}

@@ -397,4 +397,17 @@ fn accrual_is_exact_visible_and_survives_restart_and_sigkill() {
             .ends_with(",provisioned_cost_usd,customization_cost_usd"),
         "{csv}"
     );
+
+    // Re-pricing under the same table keeps every stream row and its cost.
+    let o = run(&[
+        "reprice",
+        "--db",
+        db.to_str().unwrap(),
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-03-05",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_exact(&db);
 }

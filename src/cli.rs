@@ -153,6 +153,40 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Should we buy provisioned throughput? From the ledger's on-demand history per model
+    /// and region: cost, tokens per minute (p50/p90/p99/max, traffic assumed even within
+    /// each hour), busy hours, and for each commitment term the model units needed (sized
+    /// for the max), their cost over the same window, break-even utilization and monthly
+    /// volume, and a recommendation with the savings or loss. See README.
+    PlanPt {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        pricing: PricingArgs,
+        /// Only this model (base model id as reports show it).
+        #[arg(long)]
+        model: Option<String>,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Days of history before --to.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// End of the window: a UTC date (through the end of that day) or an RFC 3339 time
+        /// (rounded down to the hour). Default: the start of the current hour.
+        #[arg(long)]
+        to: Option<String>,
+        /// Tokens per minute one model unit serves, for every model (overrides the config;
+        /// AWS does not publish it).
+        #[arg(long)]
+        mu_tpm: Option<u64>,
+        /// A config file whose `[planner]` tokens_per_minute_per_model_unit to use.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Recompute stored costs in a time range under the current price table.
     Reprice {
         #[command(flatten)]
@@ -441,6 +475,19 @@ pub fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::PlanPt {
+            db,
+            pricing,
+            model,
+            region,
+            days,
+            to,
+            mu_tpm,
+            config,
+            format,
+        } => plan_pt(
+            &db, &pricing, model, region, days, to, mu_tpm, config, format,
+        ),
         Command::Reprice {
             db,
             pricing,
@@ -563,6 +610,60 @@ pub fn run(cli: Cli) -> Result<u8> {
             seed,
         } => demo(db, listen, rate, duration, seed),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_pt(
+    db: &DbArgs,
+    pricing: &PricingArgs,
+    model: Option<String>,
+    region: Option<String>,
+    days: u32,
+    to: Option<String>,
+    mu_tpm: Option<u64>,
+    config: Option<PathBuf>,
+    format: Format,
+) -> Result<u8> {
+    if days == 0 {
+        return Err(anyhow!(UsageError("--days must be at least 1".into())));
+    }
+    if mu_tpm == Some(0) {
+        return Err(anyhow!(UsageError(
+            "--mu-tpm must be above 0 (tokens per minute one model unit serves)".into()
+        )));
+    }
+    let book = load_book(pricing)?;
+    let mu_tpm_config = match &config {
+        Some(path) => {
+            crate::config::Config::load(path)
+                .map_err(|e| anyhow!(UsageError(format!("{e}"))))?
+                .planner
+                .tokens_per_minute_per_model_unit
+        }
+        None => Default::default(),
+    };
+    let end = match &to {
+        Some(t) => parse_time(t, true).map_err(|e| anyhow!(UsageError(format!("--to: {e}"))))?,
+        None => crate::clock::Clock::now(&crate::clock::SystemClock),
+    };
+    let to_hour = floor_hour(end.timestamp());
+    let params = crate::planner::PlanParams {
+        model,
+        region,
+        from_hour: to_hour - i64::from(days) * 24 * 3600,
+        to_hour,
+        mu_tpm_flag: mu_tpm,
+        mu_tpm_config,
+    };
+    let store = Store::open_read_only(&db.db)
+        .with_context(|| format!("opening the ledger {}", db.db.display()))?;
+    let plans = crate::planner::plan(&store, &book, &params)?;
+    match format {
+        Format::Table => print!("{}", crate::planner::to_table(&plans)),
+        Format::Csv => print!("{}", crate::planner::to_csv(&plans)?),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plans)?),
+    }
+    Ok(0)
 }
 
 /// A report builder fed with the ledger's rollups in `[from, to)` (unix seconds), streamed
@@ -810,6 +911,11 @@ fn demo(
             rate_per_sec: rate,
             seed,
         })],
+        // The provisioned models the generated traffic names, a custom model and its job.
+        provisioned: crate::provisioned::demo_settings(
+            &crate::synth::SynthConfig::default().accounts,
+            crate::clock::Clock::now(&crate::clock::SystemClock),
+        ),
         ..Default::default()
     };
     let clock: std::sync::Arc<dyn crate::clock::Clock> =

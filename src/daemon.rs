@@ -58,6 +58,8 @@ pub struct DaemonSettings {
     pub sources: Vec<SourceSpec>,
     /// The Bedrock control-plane poller, if any (`[control_plane]`).
     pub control_plane: Option<crate::sources::control_plane::ControlPlaneSpec>,
+    /// Provisioned-throughput and customization accrual (runs when entries are declared).
+    pub provisioned: crate::provisioned::ProvisionedSettings,
 }
 
 impl Default for DaemonSettings {
@@ -78,6 +80,7 @@ impl Default for DaemonSettings {
             shutdown_grace: Duration::from_secs(30),
             sources: Vec::new(),
             control_plane: None,
+            provisioned: crate::provisioned::ProvisionedSettings::default(),
         }
     }
 }
@@ -161,8 +164,8 @@ where
         .with_context(|| "restoring CloudWatch metrics from the ledger")?;
 
     // What the control plane knows (profiles, provisioned throughputs, …), shared with the
-    // ledger and the metrics.
-    let inventory = crate::inventory::InventoryHandle::default();
+    // ledger, the metrics and the provisioned-throughput accrual (one handle for all).
+    let inventory = settings.provisioned.inventory.clone();
     if settings.control_plane.is_some() {
         telemetry.set_inventory(inventory.clone());
     }
@@ -227,6 +230,28 @@ where
             spec.name().to_string(),
             joinable,
             sources::spawn(spec.clone(), cx)?,
+        ));
+    }
+    if !settings.provisioned.is_empty() || settings.control_plane.is_some() {
+        // Its chunks (rollup deltas + checkpoint) go through the same writer as a source's.
+        let cx = SourceContext::new(
+            crate::provisioned::CP_PROVISIONED,
+            tx.clone(),
+            stop.clone(),
+            telemetry.clone() as Arc<dyn HealthSink>,
+            clock.clone(),
+            Some(settings.store_path.clone()),
+        );
+        source_threads.push((
+            crate::provisioned::CP_PROVISIONED.to_string(),
+            true,
+            crate::provisioned::spawn(
+                settings.provisioned.clone(),
+                book.clone(),
+                telemetry.clone(),
+                settings.store_path.clone(),
+                cx,
+            )?,
         ));
     }
     drop(tx);
@@ -494,6 +519,7 @@ impl DaemonSettings {
             shutdown_grace: c.pipeline.shutdown_grace(),
             sources,
             control_plane: c.control_plane_spec(),
+            provisioned: c.provisioned_settings(),
         }
     }
 }

@@ -29,6 +29,9 @@
 //! - [`ingest`]: the `ingest` command's run (files and `s3://` backfills).
 //! - [`inventory`]: what the account owns that costs money without an invocation record
 //!   (provisioned throughputs, customization, custom models) and its inference profiles.
+//! - [`provisioned`]: accrues that inventory's cost (provisioned-throughput model-unit
+//!   hours, custom-model storage, training jobs) as pre-priced rollups with checkpoints;
+//!   [`planner`]: `plan-pt`, provisioned vs on-demand from the ledger's history.
 //! - [`clock`]: the only place that reads wall-clock time.
 //! - [`cli`], [`cli_pricing`]: commands and exit codes; [`estimate`]: what a prompt would
 //!   cost; [`synth`]: realistic generated records (demo, benchmark); [`bench`](mod@bench): the ingest
@@ -50,7 +53,9 @@ pub mod inventory;
 pub mod money;
 pub mod normalize;
 pub mod pipeline;
+pub mod planner;
 pub mod pricing;
+pub mod provisioned;
 pub mod sources;
 pub mod store;
 pub mod synth;

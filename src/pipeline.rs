@@ -273,6 +273,9 @@ impl<'a> Writer<'a> {
 
     /// Adds a pre-priced rollup delta.
     pub fn priced(&mut self, p: &PricedUsage) {
+        // Counts toward commit sizing, so a pre-priced stream commits on its own schedule
+        // even when no invocation record is pending.
+        self.batch.records += 1;
         self.batch.add(&p.dims, p.meter.clone(), p.amount.clone());
     }
 
@@ -338,7 +341,8 @@ impl<'a> Writer<'a> {
                     Some(c) => self.summary.cost_usd += c,
                     None if k.price_entry.is_empty()
                         && !INFO_METERS.contains(&k.meter)
-                        && dims.pricing_mode != "provisioned" =>
+                        && (dims.pricing_mode != "provisioned"
+                            || crate::provisioned::STREAM_METERS.contains(&k.meter)) =>
                     {
                         *self
                             .summary

@@ -715,7 +715,7 @@ const MODELS: &[Model] = &[
 ];
 
 /// Provisioned-model resource ids, one per account slot.
-const PROVISIONED_IDS: &[&str] = &["w8z4n2q7r5t1", "k3p9x2m7q4vd", "t8r2w6n4z1yb"];
+pub const PROVISIONED_IDS: &[&str] = &["w8z4n2q7r5t1", "k3p9x2m7q4vd", "t8r2w6n4z1yb"];
 
 enum Who {
     /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.

@@ -88,6 +88,23 @@ pub fn reprice_cell(book: &PriceBook, cell: &StoredCell<'_>, out: &mut Batch) ->
         }
         RepriceOutcome::Kept
     };
+    // Provisioned-throughput and customization cells (their own rule, same quantities).
+    if let Some((key, amount, changed)) = crate::provisioned::reprice_stream(
+        book,
+        cell.dims,
+        cell.meter,
+        cell.detail,
+        cell.price_entry,
+        cell.quantity,
+        cell.cost,
+    ) {
+        out.add(cell.dims, key, amount);
+        return if changed {
+            RepriceOutcome::Changed
+        } else {
+            RepriceOutcome::Unchanged
+        };
+    }
     let Some(meter) = static_meter(cell.meter) else {
         return keep(out);
     };

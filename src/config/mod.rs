@@ -26,6 +26,7 @@
 //! those modules do not depend on serde or on this module.
 
 mod error;
+mod provisioned;
 mod secrets;
 mod source;
 mod validate;
@@ -44,6 +45,10 @@ use crate::accounting::{LedgerConfig, PrincipalDetail, TagKeys};
 use crate::store::Durability;
 
 pub use error::{ConfigError, Problem};
+pub use provisioned::{
+    CommitmentSetting, CustomModelConfig, CustomizationJobConfig, PlannerSection,
+    ProvisionedModelConfig, ProvisionedSection, UnitChangeConfig,
+};
 pub use secrets::{AuthCredentials, ResolvedSecrets, Secret};
 pub use source::{
     CloudWatchLogsSourceConfig, DirectorySourceConfig, S3SourceConfig, SourceConfig,
@@ -90,6 +95,21 @@ pub struct Config {
     /// then serves what the ledger already holds.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// `[provisioned]`: the provisioned-throughput and customization accrual.
+    #[serde(default)]
+    pub provisioned: ProvisionedSection,
+    /// `[planner]`: tokens per minute per model unit (plan-pt, utilization).
+    #[serde(default)]
+    pub planner: PlannerSection,
+    /// `[[provisioned_models]]`: provisioned throughputs declared in the file.
+    #[serde(default)]
+    pub provisioned_models: Vec<ProvisionedModelConfig>,
+    /// `[[custom_models]]`: custom models declared in the file (storage cost).
+    #[serde(default)]
+    pub custom_models: Vec<CustomModelConfig>,
+    /// `[[customization_jobs]]`: training jobs declared in the file.
+    #[serde(default)]
+    pub customization_jobs: Vec<CustomizationJobConfig>,
 }
 
 /// The top-level keys, in file order. A test checks this against the serialised schema.
@@ -104,6 +124,11 @@ const SECTIONS: &[&str] = &[
     "discovery",
     "control_plane",
     "sources",
+    "provisioned",
+    "planner",
+    "provisioned_models",
+    "custom_models",
+    "customization_jobs",
 ];
 
 impl Config {
@@ -132,6 +157,11 @@ impl Config {
             discovery: section(&mut table, "discovery", &mut problems),
             control_plane: section(&mut table, "control_plane", &mut problems),
             sources: source::parse_all(table.remove("sources"), &mut problems),
+            provisioned: section(&mut table, "provisioned", &mut problems),
+            planner: section(&mut table, "planner", &mut problems),
+            provisioned_models: section(&mut table, "provisioned_models", &mut problems),
+            custom_models: section(&mut table, "custom_models", &mut problems),
+            customization_jobs: section(&mut table, "customization_jobs", &mut problems),
         };
         for key in table.keys() {
             problems.push(error::unknown_key("", key, SECTIONS));

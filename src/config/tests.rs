@@ -258,6 +258,19 @@ const BAD: &[(&str, &[&str])] = &[
             "sources[1].type: only one stdin source is allowed",
         ],
     ),
+    (
+        "provisioned-model-mistakes",
+        &[
+            "provisioned_models[0].account: `1111` is not a 12-digit AWS account id",
+            "provisioned_models[0].model_units: must be at least 1",
+            "provisioned_models[0].created_at: `2026-01-15` is not an RFC 3339 time",
+            "provisioned_models[0].commitment_expires_at: is set but commitment = \"none\"",
+        ],
+    ),
+    (
+        "provisioned-model-commitment-typo",
+        &["provisioned_models[0].commitment", "12_months"],
+    ),
 ];
 
 fn fixture_names(suffix: &str) -> BTreeSet<String> {
@@ -383,6 +396,10 @@ fn an_ok_fixture_gives_the_typed_values_it_spells() {
 fn full_schema() -> Config {
     Config {
         sources: SourceConfig::examples(),
+        planner: PlannerSection::example(),
+        provisioned_models: ProvisionedModelConfig::examples(),
+        custom_models: CustomModelConfig::examples(),
+        customization_jobs: CustomizationJobConfig::examples(),
         ..Config::default()
     }
 }

@@ -36,6 +36,14 @@ impl Config {
         self.check_discovery(&mut out);
         self.check_control_plane(&mut out);
         self.check_sources(&mut out);
+        super::provisioned::problems(
+            &self.provisioned,
+            &self.planner,
+            &self.provisioned_models,
+            &self.custom_models,
+            &self.customization_jobs,
+            &mut out,
+        );
         out
     }
 
@@ -706,7 +714,7 @@ fn check_aws_access(
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, …: lowercase words and a
 /// number, joined by `-`.
-fn is_region(r: &str) -> bool {
+pub(super) fn is_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {

@@ -3,6 +3,7 @@
 //! exact cost and unpriced usage per group, and totals.
 use crate::accounting::{Dims, INFO_METERS};
 use crate::money::{Usd, format_usd};
+use crate::provisioned::STREAM_METERS;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub enum GroupBy {
     ServiceTier,
     /// `on_demand` or `provisioned`.
     PricingMode,
+    /// The cost stream: `on_demand`, `provisioned` (tokens sent to provisioned models and
+    /// the throughputs' model-unit hours) or `customization` (training and storage).
+    CostKind,
     /// A `requestMetadata` tag key; `(none)` when absent.
     Tag(String),
     /// UTC day `YYYY-MM-DD`.
@@ -51,6 +55,7 @@ impl GroupBy {
             "scope" => GroupBy::Scope,
             "service_tier" | "tier" => GroupBy::ServiceTier,
             "pricing_mode" => GroupBy::PricingMode,
+            "cost_kind" => GroupBy::CostKind,
             "day" => GroupBy::Day,
             "month" => GroupBy::Month,
             "hour" => GroupBy::Hour,
@@ -58,7 +63,7 @@ impl GroupBy {
             other => {
                 return Err(format!(
                     "unknown group-by field `{other}`: use model, region, account, principal, role, \
-                     operation, scope, service_tier, pricing_mode, tag:KEY, day, month or hour"
+                     operation, scope, service_tier, pricing_mode, cost_kind, tag:KEY, day, month or hour"
                 ));
             }
         })
@@ -76,6 +81,7 @@ impl GroupBy {
             GroupBy::Scope => "scope".into(),
             GroupBy::ServiceTier => "service_tier".into(),
             GroupBy::PricingMode => "pricing_mode".into(),
+            GroupBy::CostKind => "cost_kind".into(),
             GroupBy::Tag(k) => format!("tag:{k}"),
             GroupBy::Day => "day".into(),
             GroupBy::Month => "month".into(),
@@ -101,7 +107,7 @@ impl GroupBy {
             GroupBy::Operation => d.operation.clone(),
             GroupBy::Scope => d.scope.clone(),
             GroupBy::ServiceTier => d.service_tier.clone(),
-            GroupBy::PricingMode => d.pricing_mode.clone(),
+            GroupBy::PricingMode | GroupBy::CostKind => d.pricing_mode.clone(),
             GroupBy::Tag(k) => serde_json::from_str::<BTreeMap<String, String>>(&d.tags)
                 .ok()
                 .and_then(|m| m.get(k).cloned())
@@ -141,6 +147,12 @@ pub struct Sums {
     pub estimated_tokens: u64,
     /// Tokens sent to provisioned models (paid by the hour, not per token).
     pub provisioned_tokens: u64,
+    /// The part of `cost_usd` that is provisioned-throughput model-unit hours.
+    #[serde(serialize_with = "ser_usd")]
+    pub provisioned_cost_usd: Usd,
+    /// The part of `cost_usd` that is model customization (training and storage).
+    #[serde(serialize_with = "ser_usd")]
+    pub customization_cost_usd: Usd,
 }
 
 fn ser_usd<S: serde::Serializer>(v: &Usd, s: S) -> Result<S::Ok, S::Error> {
@@ -149,7 +161,8 @@ fn ser_usd<S: serde::Serializer>(v: &Usd, s: S) -> Result<S::Ok, S::Error> {
 
 impl Sums {
     fn add_cell(&mut self, d: &Dims, meter: &str, quantity: u64, cost: Option<Usd>) {
-        let is_token = meter.ends_with("_tokens") && !INFO_METERS.contains(&meter);
+        let stream = STREAM_METERS.contains(&meter);
+        let is_token = meter.ends_with("_tokens") && !INFO_METERS.contains(&meter) && !stream;
         match meter {
             "invocations" => self.invocations += quantity,
             "input_tokens" => self.input_tokens += quantity,
@@ -163,6 +176,11 @@ impl Sums {
         }
         if let Some(c) = cost {
             self.cost_usd += c;
+            match d.pricing_mode.as_str() {
+                "provisioned" => self.provisioned_cost_usd += c,
+                "customization" => self.customization_cost_usd += c,
+                _ => {}
+            }
         } else if d.pricing_mode == "provisioned" {
             if is_token {
                 self.provisioned_tokens += quantity;
@@ -187,6 +205,8 @@ impl Sums {
         self.unpriced_images += o.unpriced_images;
         self.estimated_tokens += o.estimated_tokens;
         self.provisioned_tokens += o.provisioned_tokens;
+        self.provisioned_cost_usd += o.provisioned_cost_usd;
+        self.customization_cost_usd += o.customization_cost_usd;
     }
 }
 
@@ -268,9 +288,12 @@ impl ReportBuilder {
         if !pricing_version.is_empty() {
             self.versions.insert(pricing_version.to_string());
         }
-        let priced_meter =
-            meter == "images" || (meter.ends_with("_tokens") && !INFO_METERS.contains(&meter));
-        if cost.is_none() && priced_meter && d.pricing_mode != "provisioned" {
+        let stream = STREAM_METERS.contains(&meter);
+        let priced_meter = meter == "images"
+            || stream
+            || (meter.ends_with("_tokens") && !INFO_METERS.contains(&meter));
+        // Tokens sent to a provisioned model are not priced per token; its hours are.
+        if cost.is_none() && priced_meter && (d.pricing_mode != "provisioned" || stream) {
             *self
                 .unpriced
                 .entry((d.model.clone(), d.region.clone(), meter.to_string()))
@@ -320,7 +343,7 @@ impl ReportBuilder {
     }
 }
 
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 14] = [
     "invocations",
     "input_tokens",
     "output_tokens",
@@ -333,9 +356,11 @@ const COLUMNS: [&str; 12] = [
     "unpriced_images",
     "estimated_tokens",
     "provisioned_tokens",
+    "provisioned_cost_usd",
+    "customization_cost_usd",
 ];
 
-fn values(s: &Sums) -> [String; 12] {
+fn values(s: &Sums) -> [String; 14] {
     [
         s.invocations.to_string(),
         s.input_tokens.to_string(),
@@ -349,6 +374,8 @@ fn values(s: &Sums) -> [String; 12] {
         s.unpriced_images.to_string(),
         s.estimated_tokens.to_string(),
         s.provisioned_tokens.to_string(),
+        format_usd(s.provisioned_cost_usd),
+        format_usd(s.customization_cost_usd),
     ]
 }
 
@@ -396,7 +423,7 @@ impl Report {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        let shown = [
+        let mut shown = vec![
             "invocations",
             "input",
             "output",
@@ -407,12 +434,19 @@ impl Report {
             "cost USD",
             "unpriced tokens",
         ];
+        // Cost-kind columns only when the range has such cost, so on-demand-only reports
+        // keep their shape.
+        let streams = !self.totals.provisioned_cost_usd.is_zero()
+            || !self.totals.customization_cost_usd.is_zero();
+        if streams {
+            shown.extend(["provisioned USD", "customization USD"]);
+        }
         let mut header: Vec<String> = self.group_by.clone();
         header.extend(shown.iter().map(|s| s.to_string()));
         t.set_header(header);
         let row = |s: &Sums| -> Vec<String> {
             let v = values(s);
-            vec![
+            let mut r = vec![
                 v[0].clone(),
                 v[1].clone(),
                 v[2].clone(),
@@ -422,7 +456,11 @@ impl Report {
                 v[6].clone(),
                 v[7].clone(),
                 v[8].clone(),
-            ]
+            ];
+            if streams {
+                r.extend([v[12].clone(), v[13].clone()]);
+            }
+            r
         };
         for r in &self.rows {
             let mut cells: Vec<String> = self

@@ -130,7 +130,8 @@ impl Store {
             .collect();
         let sql = format!(
             "SELECT meter, sum(quantity), dec_sum(cost_usd), \
-                 sum(CASE WHEN price_entry = '' AND pricing_mode <> 'provisioned' \
+                 sum(CASE WHEN price_entry = '' \
+                     AND (pricing_mode <> 'provisioned' OR meter = 'model_unit_seconds') \
                      AND meter NOT IN ({}) THEN quantity ELSE 0 END) \
              FROM rollup_hourly WHERE hour >= ?1 AND hour < ?2 \
              GROUP BY meter ORDER BY meter",

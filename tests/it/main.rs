@@ -24,5 +24,9 @@ mod fixtures;
 mod iam;
 /// The Prometheus exposition: golden file, promtool, restart equality.
 mod metrics;
+/// `plan-pt` on a synthetic history with a hand-computed answer.
+mod plan_pt;
 /// Property tests: arbitrary and mutated input never panics and is always accounted for.
 mod props;
+/// Provisioned throughput and customization cost streams in the running daemon.
+mod provisioned;

@@ -125,7 +125,7 @@ fn compare_with_golden(actual: &str) {
 }
 
 /// `promtool check metrics` must accept the text with no lint output.
-fn promtool_check(text: &str) {
+pub fn promtool_check(text: &str) {
     let child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -47,6 +47,7 @@ mod admission;
 mod cloudwatch;
 mod config;
 mod inventory;
+mod streams;
 mod telemetry;
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,7 @@ mod text;
 pub use admission::OTHER;
 pub use cloudwatch::{COVERAGE_WINDOW_HOURS, CloudWatchMetrics};
 pub use config::{MetricsConfig, PrincipalLabel, tag_label_name};
+pub use streams::ProvisionedGauge;
 pub use telemetry::{COMMIT_BUCKETS_SECONDS, Telemetry};
 pub use text::CONTENT_TYPE;
 
@@ -147,7 +149,10 @@ impl Sums {
         if let Some(c) = amount.cost {
             self.cost = self.cost.checked_add(c).unwrap_or(Usd::MAX);
         }
-        if !priced && !provisioned && !INFO_METERS.contains(&meter) {
+        // Tokens sent to a provisioned model are not priced per token; the throughput's
+        // own hours (a non-token meter) are, and are unpriced when the table lacks a rate.
+        let per_token_provisioned = provisioned && token_index(meter).is_some();
+        if !priced && !per_token_provisioned && !INFO_METERS.contains(&meter) {
             let label = match token_index(meter) {
                 Some(i) => TOKEN_TYPES[i].1,
                 None => meter,
@@ -159,7 +164,7 @@ impl Sums {
                 }
             }
         }
-        if !provisioned {
+        if pricing_mode == "on_demand" {
             self.on_demand = true;
         }
     }
@@ -175,6 +180,7 @@ struct Series {
 /// One rollup cell, borrowed from a batch or from stored rows.
 struct Cell<'a> {
     meter: &'a str,
+    detail: &'a str,
     priced: bool,
     amount: &'a Amount,
 }
@@ -244,6 +250,8 @@ pub struct SpendMetrics {
     admission_dirty: bool,
     series: BTreeMap<Vec<String>, Series>,
     counters: BTreeMap<String, u64>,
+    /// Provisioned-throughput and customization cost by their own labels.
+    streams: streams::StreamSums,
 }
 
 impl PartialEq for SpendMetrics {
@@ -253,6 +261,7 @@ impl PartialEq for SpendMetrics {
         self.config == o.config
             && self.series == o.series
             && self.counters == o.counters
+            && self.streams == o.streams
             && self.admitted.len() == o.admitted.len()
             && self
                 .admitted
@@ -306,6 +315,7 @@ impl SpendMetrics {
             admission_dirty: false,
             series: BTreeMap::new(),
             counters: BTreeMap::new(),
+            streams: streams::StreamSums::default(),
         }
     }
 
@@ -350,6 +360,7 @@ impl SpendMetrics {
                     .iter()
                     .map(|(k, amount)| Cell {
                         meter: k.meter,
+                        detail: &k.detail,
                         priced: !k.price_entry.is_empty(),
                         amount,
                     })
@@ -425,6 +436,7 @@ impl SpendMetrics {
         for r in rows {
             let cell = Cell {
                 meter: &r.meter,
+                detail: &r.detail,
                 priced: !r.price_entry.is_empty(),
                 amount: &r.amount,
             };
@@ -493,6 +505,7 @@ impl SpendMetrics {
                 series
                     .sums
                     .add(&d.pricing_mode, c.meter, c.priced, c.amount);
+                self.streams.add(d, c.meter, c.detail, c.amount);
             }
         }
     }
@@ -514,6 +527,7 @@ impl SpendMetrics {
     /// Writes the spend, price and ingest-counter families.
     fn render_into(&self, out: &mut String, book: &PriceBook, now: DateTime<Utc>) {
         self.render_spend(out);
+        self.streams.render(out);
         self.render_prices(out, book, now);
         self.render_counters(out);
     }

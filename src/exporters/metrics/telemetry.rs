@@ -49,6 +49,8 @@ pub struct Telemetry {
     commits: Mutex<Commits>,
     inventory: Mutex<Option<crate::inventory::InventoryHandle>>,
     cloudwatch: Mutex<super::CloudWatchMetrics>,
+    /// Provisioned-throughput gauges, replaced by the accrual thread on each tick.
+    provisioned: Mutex<Vec<super::ProvisionedGauge>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,6 +66,7 @@ impl Telemetry {
             commits: Mutex::new(Commits::default()),
             inventory: Mutex::new(None),
             cloudwatch: Mutex::new(super::CloudWatchMetrics::default()),
+            provisioned: Mutex::new(Vec::new()),
         }
     }
 
@@ -115,6 +118,11 @@ impl Telemetry {
     /// `bedrock_inference_profiles`, `bedrock_foundation_models`) from now on.
     pub fn set_inventory(&self, inventory: crate::inventory::InventoryHandle) {
         *lock(&self.inventory) = Some(inventory);
+    }
+
+    /// Replaces the provisioned-throughput gauges (model units, utilization, idle).
+    pub fn set_provisioned_gauges(&self, gauges: Vec<super::ProvisionedGauge>) {
+        *lock(&self.provisioned) = gauges;
     }
 
     /// Marks a source up or down (`bedrock_meter_source_up`).
@@ -181,6 +189,7 @@ impl Telemetry {
             spend.render_into(&mut out, book, now);
         }
         lock(&self.cloudwatch).render_into(&mut out);
+        super::streams::render_gauges(&mut out, &lock(&self.provisioned));
         self.render_sources(&mut out);
         self.render_commits(&mut out);
         if let Some(inv) = lock(&self.inventory).clone() {

@@ -56,6 +56,8 @@ pub struct DaemonSettings {
     pub shutdown_grace: Duration,
     /// Sources to run.
     pub sources: Vec<SourceSpec>,
+    /// Budgets and notification receivers (`[[budgets]]`, `[notifications]`).
+    pub budgets: crate::budgets::BudgetSettings,
 }
 
 impl Default for DaemonSettings {
@@ -75,6 +77,7 @@ impl Default for DaemonSettings {
             commit_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             sources: Vec::new(),
+            budgets: crate::budgets::BudgetSettings::default(),
         }
     }
 }
@@ -184,6 +187,24 @@ where
             })?
     };
 
+    // Budgets: their own thread and ledger connection (see notify::Runner).
+    let budget_stop = Arc::new(AtomicBool::new(false));
+    let budget_thread = if settings.budgets.is_empty() {
+        None
+    } else {
+        Some(
+            crate::notify::Runner {
+                settings: settings.budgets.clone(),
+                store_path: settings.store_path.clone(),
+                durability: settings.durability,
+                telemetry: telemetry.clone(),
+                clock: clock.clone(),
+                stop: budget_stop.clone(),
+            }
+            .spawn()?,
+        )
+    };
+
     let stop = Arc::new(AtomicBool::new(false));
     let mut source_threads = Vec::new();
     for spec in &settings.sources {
@@ -265,6 +286,7 @@ where
         }
     });
     if let Some(r) = server_result {
+        budget_stop.store(true, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
         writer_stop.store(true, Ordering::Relaxed);
         let _ = writer.join();
@@ -279,6 +301,7 @@ where
     tracing::info!("Shutting down: stopping sources.");
     let deadline = Instant::now() + settings.shutdown_grace;
     stop.store(true, Ordering::Relaxed);
+    budget_stop.store(true, Ordering::Relaxed);
     let mut left = Vec::new();
     for (name, joinable, t) in source_threads {
         if !joinable {
@@ -305,6 +328,16 @@ where
         }
     } else {
         left.push("writer (uncommitted records)".to_string());
+    }
+    if let Some(t) = budget_thread {
+        while !t.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        } else {
+            left.push("budget thread".to_string());
+        }
     }
     handle.graceful_shutdown(Some(Duration::from_secs(2)));
     rt.shutdown_timeout(Duration::from_secs(3));
@@ -440,6 +473,11 @@ impl DaemonSettings {
             commit_interval: c.pipeline.commit_interval(),
             shutdown_grace: c.pipeline.shutdown_grace(),
             sources,
+            budgets: crate::budgets::BudgetSettings {
+                budgets: c.budgets.clone(),
+                notifications: c.notifications.clone(),
+                secrets: secrets.receivers.clone(),
+            },
         }
     }
 }

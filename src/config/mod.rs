@@ -25,6 +25,7 @@
 //! owned elsewhere ([`LedgerConfig`], [`Durability`]) there is a conversion method, so
 //! those modules do not depend on serde or on this module.
 
+mod budgets;
 mod error;
 mod secrets;
 mod source;
@@ -43,8 +44,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::accounting::{LedgerConfig, PrincipalDetail, TagKeys};
 use crate::store::Durability;
 
+pub use budgets::{
+    AnomalyConfig, BudgetConfig, NotificationsConfig, PeriodSetting, ReceiverConfig, ReceiverKind,
+    ThresholdConfig, ThresholdOn, parse_length_secs, threshold_id,
+};
 pub use error::{ConfigError, Problem};
-pub use secrets::{AuthCredentials, ResolvedSecrets, Secret};
+pub use secrets::{AuthCredentials, ReceiverSecrets, ResolvedSecrets, Secret};
 pub use source::{
     CloudWatchLogsSourceConfig, DirectorySourceConfig, S3SourceConfig, SourceConfig,
     StdinSourceConfig,
@@ -86,6 +91,12 @@ pub struct Config {
     /// then serves what the ledger already holds.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// `[notifications]`: budget evaluation and the receivers of budget notifications.
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+    /// `[[budgets]]`: spend limits per period, with thresholds that notify.
+    #[serde(default)]
+    pub budgets: Vec<BudgetConfig>,
 }
 
 /// The top-level keys, in file order. A test checks this against the serialised schema.
@@ -99,6 +110,8 @@ const SECTIONS: &[&str] = &[
     "logging",
     "discovery",
     "sources",
+    "notifications",
+    "budgets",
 ];
 
 impl Config {
@@ -126,6 +139,8 @@ impl Config {
             logging: section(&mut table, "logging", &mut problems),
             discovery: section(&mut table, "discovery", &mut problems),
             sources: source::parse_all(table.remove("sources"), &mut problems),
+            notifications: section(&mut table, "notifications", &mut problems),
+            budgets: section(&mut table, "budgets", &mut problems),
         };
         for key in table.keys() {
             problems.push(error::unknown_key("", key, SECTIONS));

@@ -383,6 +383,8 @@ fn an_ok_fixture_gives_the_typed_values_it_spells() {
 fn full_schema() -> Config {
     Config {
         sources: SourceConfig::examples(),
+        notifications: NotificationsConfig::example(),
+        budgets: BudgetConfig::examples(),
         ..Config::default()
     }
 }
@@ -716,6 +718,7 @@ fn debug_output_never_shows_a_secret() {
             username: "prom".to_string(),
             password: Secret::new("hunter2"),
         },
+        receivers: Default::default(),
     };
     let debug = format!("{secrets:?} {:?}", Secret::new("hunter2"));
     assert!(!debug.contains("hunter2"), "{debug}");

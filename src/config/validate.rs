@@ -35,6 +35,7 @@ impl Config {
         self.check_logging(&mut out);
         self.check_discovery(&mut out);
         self.check_sources(&mut out);
+        super::budgets::check(&self.budgets, &self.notifications, &mut out);
         out
     }
 
@@ -629,7 +630,7 @@ fn is_source_name(name: &str) -> bool {
 }
 
 /// A portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_env_name(name: &str) -> bool {
+pub(super) fn is_env_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -26,6 +26,7 @@
 //! One writer ([`Store::open`]) per file, used from one thread (the daemon's writer task or
 //! a backfill). Readers such as reports and exporters use [`Store::open_read_only`]; in WAL
 //! mode they never block the writer and see only committed batches.
+mod budgets;
 mod error;
 mod functions;
 mod queries;
@@ -33,6 +34,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use budgets::{OutboxRow, SpendCell, ThresholdRow, Transition};
 pub use error::StoreError;
 pub use queries::{RollupRow, Totals};
 

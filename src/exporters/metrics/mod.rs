@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 mod admission;
+mod budgets;
 mod config;
 mod telemetry;
 #[cfg(test)]
@@ -51,6 +52,7 @@ mod tests;
 mod text;
 
 pub use admission::OTHER;
+pub use budgets::BudgetGauges;
 pub use config::{MetricsConfig, PrincipalLabel, tag_label_name};
 pub use telemetry::{COMMIT_BUCKETS_SECONDS, Telemetry};
 pub use text::CONTENT_TYPE;

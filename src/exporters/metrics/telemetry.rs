@@ -47,6 +47,7 @@ pub struct Telemetry {
     spend: Mutex<SpendMetrics>,
     sources: Mutex<BTreeMap<String, SourceHealth>>,
     commits: Mutex<Commits>,
+    budgets: Mutex<super::BudgetGauges>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +61,7 @@ impl Telemetry {
             spend: Mutex::new(spend),
             sources: Mutex::new(BTreeMap::new()),
             commits: Mutex::new(Commits::default()),
+            budgets: Mutex::new(super::BudgetGauges::default()),
         }
     }
 
@@ -132,6 +134,11 @@ impl Telemetry {
         }
     }
 
+    /// Runs `f` on the budget families (the budget thread updates them).
+    pub fn with_budgets<R>(&self, f: impl FnOnce(&mut super::BudgetGauges) -> R) -> R {
+        f(&mut lock(&self.budgets))
+    }
+
     /// Observes how long one store commit took.
     pub fn observe_commit(&self, took: Duration) {
         let secs = took.as_secs_f64();
@@ -158,6 +165,7 @@ impl Telemetry {
         }
         self.render_sources(&mut out);
         self.render_commits(&mut out);
+        lock(&self.budgets).render_into(&mut out);
         let name = "bedrock_meter_build_info";
         text::header(
             &mut out,

@@ -5,6 +5,8 @@ mod util;
 
 /// AWS sources against a real moto server: CloudWatch Logs and S3, restarts, late data.
 mod aws;
+/// Budgets: thresholds notify a real receiver exactly once, across restarts.
+mod budgets;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
 /// Crash safety: SIGKILL midway, rerun, totals equal a clean run.

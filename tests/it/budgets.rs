@@ -167,6 +167,35 @@ pub fn write_spend(logs: &Path, file: &str, first_id: u64, n: u64, ts: &str) {
     std::fs::rename(&tmp, logs.join(file)).unwrap();
 }
 
+/// `promtool check metrics` accepts the exposition with no lint finding.
+fn promtool_check_metrics(text: &str) {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "promtool is not installed ({e}); apt-get install -y --no-install-recommends \
+                 prometheus (tests/run-all.sh does this)"
+            )
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn floor_hour(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(t.timestamp() - t.timestamp().rem_euclid(3600), 0).unwrap()
 }
@@ -311,6 +340,7 @@ fn thresholds_notify_exactly_once_survive_a_restart_and_recover() {
             ),
         )
     };
+    promtool_check_metrics(&m);
     assert_eq!(state(&m, "50%", "actual"), Some(1.0));
     assert_eq!(state(&m, "100%", "actual"), Some(0.0));
     assert_eq!(state(&m, "100%", "forecast"), Some(1.0));

@@ -3,6 +3,8 @@
 /// Shared helpers: paths, fixture corpus generation, running the binary.
 mod util;
 
+/// deploy/prometheus/: promtool rule tests, and Prometheus + Alertmanager against the daemon.
+mod alerting;
 /// AWS sources against a real moto server: CloudWatch Logs and S3, restarts, late data.
 mod aws;
 /// Budgets: thresholds notify a real receiver exactly once, across restarts.

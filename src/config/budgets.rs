@@ -361,8 +361,14 @@ fn is_name(name: &str) -> bool {
 pub(super) fn check(
     budgets: &[BudgetConfig],
     notifications: &NotificationsConfig,
+    ledger_tag_keys: &[String],
     out: &mut Vec<Problem>,
 ) {
+    let kept = |k: &str| {
+        ledger_tag_keys
+            .iter()
+            .any(|t| t == k || t == super::ALL_TAG_KEYS)
+    };
     let n = notifications;
     if n.evaluation_interval_secs == 0 {
         out.push(Problem::new(
@@ -522,14 +528,22 @@ pub(super) fn check(
             ));
         }
         for (j, t) in b.tags.iter().enumerate() {
-            if !t
-                .split_once('=')
-                .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
-            {
-                out.push(Problem::new(
+            match t.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !v.is_empty() => {
+                    if !kept(k) {
+                        out.push(Problem::new(
+                            format!("budgets[{i}].tags[{j}]"),
+                            format!(
+                                "the ledger does not keep tag `{k}`, so no spend would match; \
+                                 add \"{k}\" to [ledger] tag_keys"
+                            ),
+                        ));
+                    }
+                }
+                _ => out.push(Problem::new(
                     format!("budgets[{i}].tags[{j}]"),
                     format!("`{t}` is not KEY=VALUE; write e.g. \"team=search\""),
-                ));
+                )),
             }
         }
         for (j, k) in b.cost_kinds.iter().enumerate() {

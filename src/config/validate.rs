@@ -35,7 +35,12 @@ impl Config {
         self.check_logging(&mut out);
         self.check_discovery(&mut out);
         self.check_sources(&mut out);
-        super::budgets::check(&self.budgets, &self.notifications, &mut out);
+        super::budgets::check(
+            &self.budgets,
+            &self.notifications,
+            &self.ledger.tag_keys,
+            &mut out,
+        );
         out
     }
 

@@ -806,6 +806,7 @@ fn demo(
             rate_per_sec: rate,
             seed,
         })],
+        budgets: crate::budgets::BudgetSettings::demo(),
         ..Default::default()
     };
     let clock: std::sync::Arc<dyn crate::clock::Clock> =
@@ -832,6 +833,7 @@ fn demo(
         println!();
         println!("Try:");
         println!("  curl -s http://{addr}/metrics | grep '^bedrock_cost_usd_total'");
+        println!("  curl -s http://{addr}/metrics | grep '^bedrock_budget_'   # example budgets");
         println!(
             "  bedrock-meter report --db {db_display} --from 2020-01-01 --to 2100-01-01 --group-by model,tag:team"
         );

@@ -52,6 +52,56 @@ impl BudgetSettings {
         self.budgets.is_empty() && self.notifications.receivers.is_empty()
     }
 
+    /// The demo's budgets (`bedrock-meter demo`): limits small enough that the generated
+    /// traffic (about $2 a second at the default rate) crosses thresholds within minutes,
+    /// evaluated every 5 s, no receivers (metrics only).
+    pub fn demo() -> BudgetSettings {
+        let text = r#"
+[notifications]
+evaluation_interval_secs = 5
+
+[[budgets]]
+name = "demo-daily"
+limit_usd = "250"
+period = "daily"
+
+[[budgets.thresholds]]
+percent = 50
+
+[[budgets.thresholds]]
+percent = 100
+
+[[budgets.thresholds]]
+percent = 100
+on = "forecast"
+
+[[budgets]]
+name = "demo-claude-monthly"
+limit_usd = "5000"
+period = "monthly"
+models = ["anthropic.claude-*"]
+
+[budgets.anomaly]
+enabled = true
+
+[[budgets.thresholds]]
+percent = 80
+
+[[budgets.thresholds]]
+percent = 100
+on = "forecast"
+"#;
+        match crate::config::Config::from_toml_str(text, "demo budgets") {
+            Ok(c) => BudgetSettings {
+                budgets: c.budgets,
+                notifications: c.notifications,
+                secrets: BTreeMap::new(),
+            },
+            // A test checks this text; never reached.
+            Err(_) => BudgetSettings::default(),
+        }
+    }
+
     /// The receiver named `name`.
     pub fn receiver(&self, name: &str) -> Option<&ReceiverConfig> {
         self.notifications.receivers.iter().find(|r| r.name == name)

@@ -351,3 +351,11 @@ fn a_threshold_with_no_receivers_changes_state_but_queues_nothing() {
             .state
     );
 }
+
+#[test]
+fn the_demo_budgets_are_valid() {
+    let d = BudgetSettings::demo();
+    assert_eq!(d.budgets.len(), 2);
+    assert_eq!(d.notifications.evaluation_interval_secs, 5);
+    assert!(d.notifications.receivers.is_empty());
+}

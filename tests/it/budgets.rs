@@ -100,8 +100,13 @@ impl Drop for Daemon {
 impl Daemon {
     /// `bedrock-meter run --config <cfg>` with `envs`; waits for its address.
     pub fn start(cfg: &Path, envs: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(&["run", "--config", cfg.to_str().unwrap()], envs)
+    }
+
+    /// The binary with `args`; waits for the address it prints.
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Daemon {
         let mut child = bin()
-            .args(["run", "--config", cfg.to_str().unwrap()])
+            .args(args)
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -454,5 +459,42 @@ fn a_failing_receiver_is_counted_and_retried_until_it_answers() {
     wait_until("the queued deliveries", 60, || receiver.all().len() >= 3);
     d.wait_evaluations(2.0);
     assert_eq!(receiver.all().len(), 3);
+    d.stop();
+}
+
+#[test]
+fn the_demo_exports_its_example_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let d = Daemon::spawn(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "50",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        &[],
+    );
+    wait_until("demo budget spend", 60, || {
+        sample(
+            &d.metrics(),
+            r#"bedrock_budget_spend_usd{budget="demo-daily"}"#,
+        )
+        .unwrap_or(0.0)
+            > 0.0
+    });
+    let m = d.metrics();
+    for series in [
+        r#"bedrock_budget_limit_usd{budget="demo-daily"}"#,
+        r#"bedrock_budget_forecast_usd{budget="demo-claude-monthly"}"#,
+        r#"bedrock_budget_threshold_state{budget="demo-daily",threshold="50%",kind="actual"}"#,
+        r#"bedrock_budget_anomaly{budget="demo-claude-monthly"}"#,
+    ] {
+        assert!(sample(&m, series).is_some(), "{series} missing");
+    }
+    promtool_check_metrics(&m);
     d.stop();
 }

@@ -684,3 +684,60 @@ mod exact_usd_opt {
         super::exact_usd::deserialize(d).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    const HOOK: &str = "[[notifications.receivers]]\nname = \"hook\"\nkind = \"webhook\"\n\
+                        url = \"http://127.0.0.1:1/\"\nhmac_key_env = \"HOOK_KEY\"\n\
+                        bearer_token_file = \"/nonexistent/bedrock-meter-token\"\n";
+
+    #[test]
+    fn receiver_secrets_are_read_from_the_named_variable_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "t0ken\n").unwrap();
+        let text = HOOK.replace("/nonexistent/bedrock-meter-token", token.to_str().unwrap());
+        let c = Config::from_toml_str(&text, "t").unwrap();
+        let s = c
+            .resolve_secrets(&|k| (k == "HOOK_KEY").then(|| "k3y".to_string()))
+            .unwrap();
+        let hook = &s.receivers["hook"];
+        assert_eq!(hook.hmac_key.as_ref().unwrap().expose(), "k3y");
+        assert_eq!(hook.bearer_token.as_ref().unwrap().expose(), "t0ken");
+        assert!(!format!("{s:?}").contains("k3y"));
+    }
+
+    #[test]
+    fn a_missing_receiver_secret_names_its_key() {
+        let c = Config::from_toml_str(HOOK, "t").unwrap();
+        let e = c.resolve_secrets(&|_| None).unwrap_err().to_string();
+        assert!(
+            e.starts_with("notifications.receivers[0].hmac_key_env: the environment variable `HOOK_KEY` is not set"),
+            "{e}"
+        );
+        let e = c
+            .resolve_secrets(&|_| Some("k".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "notifications.receivers[0].bearer_token_file: cannot read the secret file"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn limits_parse_exactly_from_strings_integers_and_floats() {
+        for (written, exact) in [("\"1000.10\"", "1000.1"), ("250", "250"), ("0.1", "0.1")] {
+            let c = Config::from_toml_str(
+                &format!("[[budgets]]\nname = \"b\"\nlimit_usd = {written}\n"),
+                "t",
+            )
+            .unwrap();
+            assert_eq!(c.budgets[0].limit_usd.normalize().to_string(), exact);
+        }
+    }
+}

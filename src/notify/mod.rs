@@ -14,7 +14,6 @@ pub use runner::{GIVE_UP_AFTER_SECS, Runner};
 
 use crate::budgets::Notification;
 use crate::config::{ReceiverConfig, ReceiverKind, ReceiverSecrets};
-use bytes_body::Body;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::Duration;
@@ -22,10 +21,8 @@ use std::time::Duration;
 /// The signature header of webhook bodies: `sha256=<hex HMAC-SHA256 of the body>`.
 pub const SIGNATURE_HEADER: &str = "X-Bedrock-Meter-Signature";
 
-mod bytes_body {
-    /// A whole request body.
-    pub type Body = http_body_util::Full<hyper::body::Bytes>;
-}
+/// A whole request body.
+type Body = http_body_util::Full<hyper::body::Bytes>;
 
 /// One request to make.
 #[derive(Debug, Clone, PartialEq, Eq)]

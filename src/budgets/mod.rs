@@ -217,7 +217,17 @@ fn sum(h: &HourlyCost, from: i64, to: i64) -> Usd {
     if from >= to {
         return Usd::ZERO;
     }
-    h.range(from..to).map(|(_, c)| *c).sum()
+    h.range(from..to).fold(Usd::ZERO, |acc, (_, c)| {
+        acc.checked_add(*c).unwrap_or(Usd::MAX)
+    })
+}
+
+/// `a × b ÷ c` without a panic: an overflow saturates (amounts that large are already far
+/// past any limit).
+fn mul_div(a: Usd, b: Usd, c: Usd) -> Usd {
+    a.checked_mul(b)
+        .and_then(|p| p.checked_div(c))
+        .unwrap_or(Usd::MAX)
 }
 
 /// The trailing window of the forecast, hours.
@@ -243,8 +253,8 @@ pub fn forecast(
     let start = (floor_hour(now_s) - (FORECAST_WINDOW_HOURS - 1) * 3600).max(first);
     let window_secs = (now_s - start).max(3600);
     let trailing = sum(hourly, start, floor_hour(now_s) + 3600);
-    let projected = trailing * Usd::from(remaining) / Usd::from(window_secs);
-    round_cents(spend + projected)
+    let projected = mul_div(trailing, Usd::from(remaining), Usd::from(window_secs));
+    round_cents(spend.checked_add(projected).unwrap_or(Usd::MAX))
 }
 
 /// Whether the recent spend rate is anomalous: see the [module docs](self).
@@ -269,7 +279,17 @@ pub fn anomalous(
     }
     let baseline = sum(hourly, base_start, start);
     // recent / recent_secs > factor × baseline / base_secs, without dividing.
-    recent * Usd::from(base_secs) > a.factor * baseline * Usd::from(recent_secs)
+    let lhs = recent.checked_mul(Usd::from(base_secs));
+    let rhs = a
+        .factor
+        .checked_mul(baseline)
+        .and_then(|x| x.checked_mul(Usd::from(recent_secs)));
+    match (lhs, rhs) {
+        (Some(l), Some(r)) => l > r,
+        // Only absurd amounts overflow; the side that did is the larger one.
+        (None, Some(_)) => true,
+        _ => false,
+    }
 }
 
 /// One threshold's evaluation.
@@ -320,7 +340,7 @@ pub fn evaluate(
         .iter()
         .map(|t| {
             let amount = match (t.percent, t.amount_usd) {
-                (Some(p), _) => b.limit_usd * p / hundred,
+                (Some(p), _) => mul_div(b.limit_usd, p, hundred),
                 (None, Some(a)) => a,
                 (None, None) => b.limit_usd,
             };
@@ -428,7 +448,8 @@ pub fn run_cycle(
         let filter = Filter::of(b);
         let mut hourly = HourlyCost::new();
         for c in cells.iter().filter(|c| filter.matches(c)) {
-            *hourly.entry(c.hour).or_default() += c.cost;
+            let e = hourly.entry(c.hour).or_default();
+            *e = e.checked_add(c.cost).unwrap_or(Usd::MAX);
         }
         let status = evaluate(b, &hourly, now, first_hour);
         let mut changes: Vec<(ThresholdStatus, bool, Vec<String>)> = status

@@ -359,3 +359,42 @@ fn the_demo_budgets_are_valid() {
     assert_eq!(d.notifications.evaluation_interval_secs, 5);
     assert!(d.notifications.receivers.is_empty());
 }
+
+#[test]
+fn absurd_amounts_saturate_instead_of_panicking() {
+    let b = budget(
+        "period = \"daily\"\n[[budgets.thresholds]]\npercent = \"1000000000000\"\n\
+         [[budgets.thresholds]]\namount_usd = 1\non = \"forecast\"\n",
+    );
+    let mut b = b;
+    b.limit_usd = Usd::MAX;
+    let h = hourly(&[
+        ("2026-11-26T00:00:00Z", "79228162514264337593543950335"),
+        ("2026-11-26T01:00:00Z", "79228162514264337593543950335"),
+    ]);
+    let s = evaluate(
+        &b,
+        &h,
+        at("2026-11-26T01:30:00Z"),
+        Some(hour("2026-11-25T00:00:00Z")),
+    );
+    assert_eq!(s.spend, Usd::MAX);
+    assert_eq!(s.forecast, Usd::MAX);
+    assert!(s.thresholds[1].crossed);
+    let a = AnomalyConfig {
+        enabled: true,
+        ..AnomalyConfig::default()
+    };
+    let (now, first) = (
+        at("2026-11-26T01:30:00Z"),
+        Some(hour("2026-11-25T00:00:00Z")),
+    );
+    // Both sides overflow: no verdict either way, and no panic.
+    assert!(!anomalous(&h, &a, now, first));
+    // Only the recent side overflows: it is the larger.
+    let h = hourly(&[
+        ("2026-11-26T00:00:00Z", "1"),
+        ("2026-11-26T01:00:00Z", "79228162514264337593543950335"),
+    ]);
+    assert!(anomalous(&h, &a, now, first));
+}

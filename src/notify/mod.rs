@@ -10,7 +10,7 @@
 //! already builds, so HTTPS webhooks add no TLS library of their own.
 mod runner;
 
-pub use runner::{GIVE_UP_AFTER_SECS, Runner};
+pub use runner::{GIVE_UP_AFTER_SECS, KEEP_HISTORY_SECS, Runner};
 
 use crate::budgets::Notification;
 use crate::config::{ReceiverConfig, ReceiverKind, ReceiverSecrets};

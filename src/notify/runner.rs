@@ -20,6 +20,10 @@ use std::time::Duration;
 /// `abandoned_at`).
 pub const GIVE_UP_AFTER_SECS: i64 = 24 * 3600;
 
+/// Delivered notifications and threshold states of periods older than this are deleted
+/// (once an hour): the longest period is a quarter, so a year keeps every current one.
+pub const KEEP_HISTORY_SECS: i64 = 400 * 86_400;
+
 /// What the budget thread needs.
 pub struct Runner {
     /// Budgets and receivers.
@@ -79,8 +83,16 @@ impl Runner {
         self.telemetry.with_budgets(|g| g.configure(&receivers));
         let every =
             Duration::from_secs(self.settings.notifications.evaluation_interval_secs.max(1));
+        let mut pruned_at: Option<i64> = None;
         while !self.stop.load(Ordering::Relaxed) {
             let now = self.clock.now();
+            let t = now.timestamp();
+            if pruned_at.is_none_or(|p| t.saturating_sub(p) >= 3600) {
+                pruned_at = Some(t);
+                if let Err(e) = store.prune_budget_history(t.saturating_sub(KEEP_HISTORY_SECS)) {
+                    tracing::warn!(error = %e, "Cannot prune old budget history.");
+                }
+            }
             match run_cycle(&mut store, &self.settings, now) {
                 Ok(cycle) => self.telemetry.with_budgets(|g| g.set(cycle.statuses)),
                 Err(e) => {

@@ -264,6 +264,31 @@ impl Store {
         )
     }
 
+    /// Deletes notifications delivered or abandoned before `before`, and threshold states
+    /// of periods that started before `before` (unix seconds). Returns the rows deleted.
+    pub fn prune_budget_history(&mut self, before: i64) -> Result<u64, StoreError> {
+        self.ensure_writable("prune budget history")?;
+        let path = &self.path;
+        let failed = |source| sqlite_error(path, "pruning budget history", source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let mut n = tx
+            .prepare_cached(
+                "DELETE FROM notification_outbox \
+                 WHERE delivered_at < ?1 OR abandoned_at < ?1",
+            )
+            .and_then(|mut s| s.execute([before]))
+            .map_err(failed)?;
+        n += tx
+            .prepare_cached("DELETE FROM budget_thresholds WHERE period_start < ?1")
+            .and_then(|mut s| s.execute([before]))
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        Ok(n as u64)
+    }
+
     fn outbox_update(&mut self, sql: &str, values: &[i64]) -> Result<(), StoreError> {
         self.ensure_writable("update the notification outbox")?;
         self.conn
@@ -319,6 +344,24 @@ mod tests {
         assert!(s.pending_notifications().unwrap().is_empty());
         // Another period is another row.
         assert!(!s.threshold_state("b", "80%", "actual", 200).unwrap().state);
+    }
+
+    #[test]
+    fn pruning_keeps_pending_notifications_and_recent_periods() {
+        let mut s = Store::open_in_memory().unwrap();
+        let n = |k: &str| vec![("hook".to_string(), k.to_string(), "{}".to_string())];
+        s.record_transition(&transition(true, Some(5)), &n("old"), 5)
+            .unwrap();
+        let mut recent = transition(true, Some(500));
+        recent.period_start = 400;
+        s.record_transition(&recent, &n("pending"), 500).unwrap();
+        let old = s.pending_notifications().unwrap()[0].id;
+        s.mark_delivered(old, 10).unwrap();
+        // The delivered one and the period that started at 100 go; the rest stays.
+        assert_eq!(s.prune_budget_history(300).unwrap(), 2);
+        assert_eq!(s.pending_notifications().unwrap().len(), 1);
+        assert!(s.threshold_state("b", "80%", "actual", 400).unwrap().state);
+        assert!(!s.threshold_state("b", "80%", "actual", 100).unwrap().state);
     }
 
     #[test]

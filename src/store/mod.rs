@@ -11,6 +11,8 @@
 //! - `rollup_hourly`: one row per rollup cell (hour, dimensions, meter, price entry), with
 //!   the quantity and the exact cost as canonical decimal text.
 //! - `checkpoints`, `seen_requests` (the dedup window), `counters` and `meta`.
+//! - `budget_thresholds` and `notification_outbox`: budget threshold state per period and
+//!   the notifications it queued (`budgets.rs`).
 //!
 //! The schema is created and upgraded by the versioned migrations in `schema.rs`.
 //!

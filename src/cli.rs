@@ -916,6 +916,7 @@ fn demo(
             &crate::synth::SynthConfig::default().accounts,
             crate::clock::Clock::now(&crate::clock::SystemClock),
         ),
+        budgets: crate::budgets::BudgetSettings::demo(),
         ..Default::default()
     };
     let clock: std::sync::Arc<dyn crate::clock::Clock> =
@@ -942,6 +943,7 @@ fn demo(
         println!();
         println!("Try:");
         println!("  curl -s http://{addr}/metrics | grep '^bedrock_cost_usd_total'");
+        println!("  curl -s http://{addr}/metrics | grep '^bedrock_budget_'   # example budgets");
         println!(
             "  bedrock-meter report --db {db_display} --from 2020-01-01 --to 2100-01-01 --group-by model,tag:team"
         );

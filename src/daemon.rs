@@ -60,6 +60,8 @@ pub struct DaemonSettings {
     pub control_plane: Option<crate::sources::control_plane::ControlPlaneSpec>,
     /// Provisioned-throughput and customization accrual (runs when entries are declared).
     pub provisioned: crate::provisioned::ProvisionedSettings,
+    /// Budgets and notification receivers (`[[budgets]]`, `[notifications]`).
+    pub budgets: crate::budgets::BudgetSettings,
 }
 
 impl Default for DaemonSettings {
@@ -81,6 +83,7 @@ impl Default for DaemonSettings {
             sources: Vec::new(),
             control_plane: None,
             provisioned: crate::provisioned::ProvisionedSettings::default(),
+            budgets: crate::budgets::BudgetSettings::default(),
         }
     }
 }
@@ -201,6 +204,24 @@ where
             })?
     };
 
+    // Budgets: their own thread and ledger connection (see notify::Runner).
+    let budget_stop = Arc::new(AtomicBool::new(false));
+    let budget_thread = if settings.budgets.is_empty() {
+        None
+    } else {
+        Some(
+            crate::notify::Runner {
+                settings: settings.budgets.clone(),
+                store_path: settings.store_path.clone(),
+                durability: settings.durability,
+                telemetry: telemetry.clone(),
+                clock: clock.clone(),
+                stop: budget_stop.clone(),
+            }
+            .spawn()?,
+        )
+    };
+
     let stop = Arc::new(AtomicBool::new(false));
     if let Some(spec) = &settings.control_plane {
         // Not joined at shutdown: it writes nothing, and may be inside an SDK retry.
@@ -317,6 +338,7 @@ where
         }
     });
     if let Some(r) = server_result {
+        budget_stop.store(true, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
         writer_stop.store(true, Ordering::Relaxed);
         let _ = writer.join();
@@ -331,6 +353,7 @@ where
     tracing::info!("Shutting down: stopping sources.");
     let deadline = Instant::now() + settings.shutdown_grace;
     stop.store(true, Ordering::Relaxed);
+    budget_stop.store(true, Ordering::Relaxed);
     let mut left = Vec::new();
     for (name, joinable, t) in source_threads {
         if !joinable {
@@ -357,6 +380,16 @@ where
         }
     } else {
         left.push("writer (uncommitted records)".to_string());
+    }
+    if let Some(t) = budget_thread {
+        while !t.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        } else {
+            left.push("budget thread".to_string());
+        }
     }
     handle.graceful_shutdown(Some(Duration::from_secs(2)));
     rt.shutdown_timeout(Duration::from_secs(3));
@@ -520,6 +553,11 @@ impl DaemonSettings {
             sources,
             control_plane: c.control_plane_spec(),
             provisioned: c.provisioned_settings(),
+            budgets: crate::budgets::BudgetSettings {
+                budgets: c.budgets.clone(),
+                notifications: c.notifications.clone(),
+                secrets: secrets.receivers.clone(),
+            },
         }
     }
 }

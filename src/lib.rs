@@ -21,6 +21,9 @@
 //!   committed together. The only module that writes SQLite.
 //! - [`exporters`]: `/metrics` (restart-safe, rendered from ledger totals), the HTTP
 //!   endpoints, and reports (table, CSV, JSON) read from the store.
+//! - [`budgets`]: spend per budget period from the ledger, forecast, anomaly flag, and
+//!   threshold crossings queued (once per period) in the ledger's outbox;
+//!   [`notify`]: delivers them (webhook, Slack, Alertmanager).
 //!
 //! Around the pipeline:
 //!
@@ -40,6 +43,7 @@
 
 pub mod accounting;
 pub mod bench;
+pub mod budgets;
 pub mod cli;
 pub mod cli_pricing;
 pub mod clock;
@@ -52,6 +56,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod money;
 pub mod normalize;
+pub mod notify;
 pub mod pipeline;
 pub mod planner;
 pub mod pricing;

@@ -16,6 +16,9 @@ fi
 # exposition; openssl makes a throwaway certificate and curl fetches /metrics over TLS.
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# Alertmanager, for the alerting test (tests/it/alerting.rs: Prometheus + Alertmanager
+# against the daemon with deploy/prometheus/rules.yml).
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then

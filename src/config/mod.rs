@@ -25,6 +25,7 @@
 //! owned elsewhere ([`LedgerConfig`], [`Durability`]) there is a conversion method, so
 //! those modules do not depend on serde or on this module.
 
+mod budgets;
 mod error;
 mod provisioned;
 mod secrets;
@@ -44,12 +45,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::accounting::{LedgerConfig, PrincipalDetail, TagKeys};
 use crate::store::Durability;
 
+pub use budgets::{
+    AnomalyConfig, BudgetConfig, NotificationsConfig, PeriodSetting, ReceiverConfig, ReceiverKind,
+    ThresholdConfig, ThresholdOn, parse_length_secs, threshold_id,
+};
 pub use error::{ConfigError, Problem};
 pub use provisioned::{
     CommitmentSetting, CustomModelConfig, CustomizationJobConfig, PlannerSection,
     ProvisionedModelConfig, ProvisionedSection, UnitChangeConfig,
 };
-pub use secrets::{AuthCredentials, ResolvedSecrets, Secret};
+pub use secrets::{AuthCredentials, ReceiverSecrets, ResolvedSecrets, Secret};
 pub use source::{
     CloudWatchLogsSourceConfig, DirectorySourceConfig, S3SourceConfig, SourceConfig,
     StdinSourceConfig,
@@ -110,6 +115,12 @@ pub struct Config {
     /// `[[customization_jobs]]`: training jobs declared in the file.
     #[serde(default)]
     pub customization_jobs: Vec<CustomizationJobConfig>,
+    /// `[notifications]`: budget evaluation and the receivers of budget notifications.
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+    /// `[[budgets]]`: spend limits per period, with thresholds that notify.
+    #[serde(default)]
+    pub budgets: Vec<BudgetConfig>,
 }
 
 /// The top-level keys, in file order. A test checks this against the serialised schema.
@@ -129,6 +140,8 @@ const SECTIONS: &[&str] = &[
     "provisioned_models",
     "custom_models",
     "customization_jobs",
+    "notifications",
+    "budgets",
 ];
 
 impl Config {
@@ -162,6 +175,8 @@ impl Config {
             provisioned_models: section(&mut table, "provisioned_models", &mut problems),
             custom_models: section(&mut table, "custom_models", &mut problems),
             customization_jobs: section(&mut table, "customization_jobs", &mut problems),
+            notifications: section(&mut table, "notifications", &mut problems),
+            budgets: section(&mut table, "budgets", &mut problems),
         };
         for key in table.keys() {
             problems.push(error::unknown_key("", key, SECTIONS));

@@ -36,6 +36,17 @@ impl fmt::Debug for Secret {
 pub struct ResolvedSecrets {
     /// What `/metrics` and `/api` require (`[server.auth]`).
     pub auth: AuthCredentials,
+    /// The secrets of each `[[notifications.receivers]]`, by receiver name.
+    pub receivers: std::collections::BTreeMap<String, ReceiverSecrets>,
+}
+
+/// The secrets of one notification receiver.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverSecrets {
+    /// The key that signs webhook bodies (`hmac_key_env` / `hmac_key_file`).
+    pub hmac_key: Option<Secret>,
+    /// The bearer token sent as `Authorization` (`bearer_token_env` / `bearer_token_file`).
+    pub bearer_token: Option<Secret>,
 }
 
 /// The credentials the server checks, by `server.auth.mode`.
@@ -98,7 +109,30 @@ impl Config {
                 )?,
             },
         };
-        Ok(ResolvedSecrets { auth })
+        let mut receivers = std::collections::BTreeMap::new();
+        for (i, r) in self.notifications.receivers.iter().enumerate() {
+            let section = format!("notifications.receivers[{i}]");
+            let read = |base: &str, var: Option<&str>, file: Option<&Path>| {
+                if var.is_none() && file.is_none() {
+                    return Ok(None);
+                }
+                read_secret_in(&section, base, var, file, env).map(Some)
+            };
+            let secrets = ReceiverSecrets {
+                hmac_key: read(
+                    "hmac_key",
+                    r.hmac_key_env.as_deref(),
+                    r.hmac_key_file.as_deref(),
+                )?,
+                bearer_token: read(
+                    "bearer_token",
+                    r.bearer_token_env.as_deref(),
+                    r.bearer_token_file.as_deref(),
+                )?,
+            };
+            receivers.insert(r.name.clone(), secrets);
+        }
+        Ok(ResolvedSecrets { auth, receivers })
     }
 }
 
@@ -109,8 +143,19 @@ fn read_secret(
     file: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret, ConfigError> {
-    let env_key = format!("server.auth.{base}_env");
-    let file_key = format!("server.auth.{base}_file");
+    read_secret_in("server.auth", base, var, file, env)
+}
+
+/// Reads `<section>.<base>_env` or `<section>.<base>_file`.
+fn read_secret_in(
+    section: &str,
+    base: &str,
+    var: Option<&str>,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, ConfigError> {
+    let env_key = format!("{section}.{base}_env");
+    let file_key = format!("{section}.{base}_file");
     let fail = |path: &str, message: String, source: Option<std::io::Error>| ConfigError::Secret {
         path: path.to_string(),
         message,

@@ -271,6 +271,34 @@ const BAD: &[(&str, &[&str])] = &[
         "provisioned-model-commitment-typo",
         &["provisioned_models[0].commitment", "12_months"],
     ),
+    (
+        "budget-mistakes",
+        &[
+            "12 problems:",
+            "notifications.receivers[0].url: `hooks.example.com/bedrock` is not an http:// or https:// URL",
+            "notifications.receivers[0].timeout_secs: must be 1 to 300 seconds",
+            "budgets[0].limit_usd: must be more than 0",
+            "budgets[0].period_length: `` is not a length; period = \"custom\" needs e.g. \"14d\"",
+            "budgets[0].period_anchor: `` is not an RFC 3339 time",
+            "budgets[0].time_zone: `Europe/Berln` is not an IANA time zone; write e.g. \"Europe/Berlin\" or \"UTC\"; did you mean `Europe/Berlin`?",
+            "budgets[0].week_start: `mon` is not a weekday",
+            "budgets[0].tags[0]: `team` is not KEY=VALUE",
+            "budgets[0].tags[1]: the ledger does not keep tag `env`",
+            "budgets[0].cost_kinds[0]: `ondemand` is not a cost kind; use `on_demand`, `provisioned`, `customization`; did you mean `on_demand`?",
+            "budgets[0].thresholds[0].percent: set exactly one of percent (of the limit) and amount_usd",
+            "budgets[0].thresholds[1].receivers[0]: `hooks` is not a [[notifications.receivers]] name; did you mean `hook`?",
+        ],
+    ),
+    (
+        "budget-limit-not-a-number",
+        &["budgets[0].limit_usd: `ten dollars` is not a decimal amount; write e.g. \"1000\""],
+    ),
+    (
+        "receiver-unknown-kind",
+        &[
+            "notifications.receivers[0].kind: unknown value `email`; expected one of `webhook`, `slack`, `alertmanager`",
+        ],
+    ),
 ];
 
 fn fixture_names(suffix: &str) -> BTreeSet<String> {
@@ -400,6 +428,8 @@ fn full_schema() -> Config {
         provisioned_models: ProvisionedModelConfig::examples(),
         custom_models: CustomModelConfig::examples(),
         customization_jobs: CustomizationJobConfig::examples(),
+        notifications: NotificationsConfig::example(),
+        budgets: BudgetConfig::examples(),
         ..Config::default()
     }
 }
@@ -733,6 +763,7 @@ fn debug_output_never_shows_a_secret() {
             username: "prom".to_string(),
             password: Secret::new("hunter2"),
         },
+        receivers: Default::default(),
     };
     let debug = format!("{secrets:?} {:?}", Secret::new("hunter2"));
     assert!(!debug.contains("hunter2"), "{debug}");

@@ -44,6 +44,12 @@ impl Config {
             &self.customization_jobs,
             &mut out,
         );
+        super::budgets::check(
+            &self.budgets,
+            &self.notifications,
+            &self.ledger.tag_keys,
+            &mut out,
+        );
         out
     }
 
@@ -745,7 +751,7 @@ fn is_source_name(name: &str) -> bool {
 }
 
 /// A portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_env_name(name: &str) -> bool {
+pub(super) fn is_env_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')

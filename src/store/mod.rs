@@ -13,6 +13,8 @@
 //! - `checkpoints`, `seen_requests` (the dedup window), `counters` and `meta`.
 //! - `cloudwatch_metric_samples` (one CloudWatch value per account, region, `ModelId`,
 //!   metric and minute, replaced on re-read) and `cloudwatch_metric_totals` (their sums).
+//! - `budget_thresholds` and `notification_outbox`: budget threshold state per period and
+//!   the notifications it queued (`budgets.rs`).
 //!
 //! The schema is created and upgraded by the versioned migrations in `schema.rs`.
 //!
@@ -28,6 +30,7 @@
 //! One writer ([`Store::open`]) per file, used from one thread (the daemon's writer task or
 //! a backfill). Readers such as reports and exporters use [`Store::open_read_only`]; in WAL
 //! mode they never block the writer and see only committed batches.
+mod budgets;
 mod cloudwatch_metrics;
 mod error;
 mod functions;
@@ -36,6 +39,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use budgets::{OutboxRow, SpendCell, ThresholdRow, Transition};
 pub use cloudwatch_metrics::MetricTotal;
 pub use error::StoreError;
 pub use queries::{RollupRow, Totals};

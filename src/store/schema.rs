@@ -106,6 +106,37 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, region, model_id, metric)
     ) WITHOUT ROWID, STRICT;
     "#,
+    // 3: budget threshold state and the notification outbox (src/store/budgets.rs).
+    r#"
+    -- One row per budget threshold (or anomaly flag) per period: whether it is crossed now,
+    -- and when it was first crossed and first recovered in that period, so each notifies at
+    -- most once per period across restarts.
+    CREATE TABLE budget_thresholds (
+        budget       TEXT NOT NULL,
+        threshold    TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        period_start INTEGER NOT NULL,
+        state        INTEGER NOT NULL CHECK (state IN (0, 1)),
+        crossed_at   INTEGER NULL,
+        recovered_at INTEGER NULL,
+        PRIMARY KEY (budget, threshold, kind, period_start)
+    ) WITHOUT ROWID, STRICT;
+
+    -- Notifications to deliver, written in the same transaction as the state change that
+    -- caused them; delivered_at is set after the receiver accepted one.
+    CREATE TABLE notification_outbox (
+        id           INTEGER PRIMARY KEY,
+        receiver     TEXT NOT NULL,
+        event_key    TEXT NOT NULL,
+        event        TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        delivered_at INTEGER NULL,
+        abandoned_at INTEGER NULL,
+        UNIQUE (receiver, event_key)
+    ) STRICT;
+    CREATE INDEX notification_outbox_pending ON notification_outbox (delivered_at, abandoned_at);
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

@@ -3,10 +3,14 @@
 /// Shared helpers: paths, fixture corpus generation, running the binary.
 mod util;
 
+/// deploy/prometheus/: promtool rule tests, and Prometheus + Alertmanager against the daemon.
+mod alerting;
 /// AWS sources against a real moto server: CloudWatch Logs and S3, restarts, late data.
 mod aws;
 /// Bodies moved to S3, fetched only when counting needs them (moto).
 mod body_fetch;
+/// Budgets: thresholds notify a real receiver exactly once, across restarts.
+mod budgets;
 /// The command line: exit codes, report formats, re-reading never double counts.
 mod cli;
 /// The CloudWatch metrics source against moto behind the CBOR translator: totals, coverage,

@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 mod admission;
+mod budgets;
 mod cloudwatch;
 mod config;
 mod inventory;
@@ -54,6 +55,7 @@ mod tests;
 mod text;
 
 pub use admission::OTHER;
+pub use budgets::BudgetGauges;
 pub use cloudwatch::{COVERAGE_WINDOW_HOURS, CloudWatchMetrics};
 pub use config::{MetricsConfig, PrincipalLabel, tag_label_name};
 pub use streams::ProvisionedGauge;

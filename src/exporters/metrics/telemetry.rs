@@ -51,6 +51,7 @@ pub struct Telemetry {
     cloudwatch: Mutex<super::CloudWatchMetrics>,
     /// Provisioned-throughput gauges, replaced by the accrual thread on each tick.
     provisioned: Mutex<Vec<super::ProvisionedGauge>>,
+    budgets: Mutex<super::BudgetGauges>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -67,6 +68,7 @@ impl Telemetry {
             inventory: Mutex::new(None),
             cloudwatch: Mutex::new(super::CloudWatchMetrics::default()),
             provisioned: Mutex::new(Vec::new()),
+            budgets: Mutex::new(super::BudgetGauges::default()),
         }
     }
 
@@ -164,6 +166,11 @@ impl Telemetry {
         }
     }
 
+    /// Runs `f` on the budget families (the budget thread updates them).
+    pub fn with_budgets<R>(&self, f: impl FnOnce(&mut super::BudgetGauges) -> R) -> R {
+        f(&mut lock(&self.budgets))
+    }
+
     /// Observes how long one store commit took.
     pub fn observe_commit(&self, took: Duration) {
         let secs = took.as_secs_f64();
@@ -195,6 +202,7 @@ impl Telemetry {
         if let Some(inv) = lock(&self.inventory).clone() {
             inv.read(|i| super::inventory::render(&mut out, i));
         }
+        lock(&self.budgets).render_into(&mut out);
         let name = "bedrock_meter_build_info";
         text::header(
             &mut out,

@@ -2,4 +2,5 @@
 //! from stored rollups. Exporters read the store and never write it.
 pub mod http;
 pub mod metrics;
+pub mod overview;
 pub mod report;

@@ -28,12 +28,14 @@
 //! mode they never block the writer and see only committed batches.
 mod error;
 mod functions;
+mod overview;
 mod queries;
 mod schema;
 #[cfg(test)]
 mod tests;
 
 pub use error::StoreError;
+pub use overview::{SpendDimension, SpendShare};
 pub use queries::{RollupRow, Totals};
 
 use crate::accounting::{Amount, Batch, Checkpoint, Dims, MeterKey, SeenId};

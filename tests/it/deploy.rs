@@ -1,0 +1,1 @@
+//! Deployment files (filled in below).

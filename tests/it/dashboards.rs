@@ -401,6 +401,17 @@ fn instant_query(prom: &str, promql: &str) -> Result<usize, String> {
     }
 }
 
+/// The labels of the first series `promql` returns.
+fn series_labels(prom: &str, promql: &str) -> Value {
+    let (_, _, body) = get(
+        prom,
+        &format!("/api/v1/query?query={}", urlencode(promql)),
+        None,
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["data"]["result"][0]["metric"].clone()
+}
+
 fn prometheus_binary() -> PathBuf {
     let p = PathBuf::from("/usr/bin/prometheus");
     assert!(
@@ -481,6 +492,52 @@ fn every_panel_query_returns_data_from_prometheus_scraping_the_demo() {
         failures.len(),
         failures.join("\n")
     );
+    // Again with real values for the variables, as when a user picks one account, region
+    // and model: a selector on a misspelt label matches everything with `.*`, nothing here.
+    // The values come from a series of the query's first (non-pending) metric.
+    let catalogue = catalogue();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for q in &all {
+        if !q.expr.contains("$model") || pending(&q.expr) {
+            continue;
+        }
+        // Values from the query's own metrics; the invocations (which every usage series
+        // has) when none of them has a series yet (e.g. no unpriced usage).
+        let v = metric_names(&q.expr)
+            .into_iter()
+            .filter(|n| catalogue.contains(family(n, &catalogue)))
+            .chain(["bedrock_invocations_total".to_string()])
+            .map(|m| {
+                series_labels(
+                    &prom,
+                    &format!("topk(1, count by (account, region, model) ({m}))"),
+                )
+            })
+            .find(|v| v["model"].is_string())
+            .unwrap();
+        let mut promql = q.expr.clone();
+        for label in ["account", "region", "model"] {
+            let value = v[label]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {label} in {v}"));
+            assert!(!value.contains(['"', '\\']), "{value}");
+            promql = promql.replace(&format!("${label}"), value);
+        }
+        let promql = substitute(&promql);
+        checked += 1;
+        match instant_query(&prom, &promql) {
+            Ok(n) if n > 0 => {}
+            other => failures.push(format!("{}: {promql}\n    {other:?}", q.at)),
+        }
+    }
+    assert!(checked > 15, "only {checked} queries use $model");
+    assert!(
+        failures.is_empty(),
+        "dashboard queries with one real account, region and model returned nothing:\n{}",
+        failures.join("\n")
+    );
+
     // And the check can fail: a query on a missing family returns nothing, a typo is an error.
     assert_eq!(instant_query(&prom, "bedrock_not_a_metric_total"), Ok(0));
     assert!(instant_query(&prom, "sum(rate(bedrock_cost_usd_total[1m])").is_err());

@@ -166,7 +166,8 @@ fn the_overview_page_shows_nonzero_spend_in_a_real_browser_and_is_screenshotted(
     let v = overview_json(&addr, None);
     assert!(!v["by_model"]["top"].as_array().unwrap().is_empty());
     assert!(!v["by_principal"]["top"].as_array().unwrap().is_empty());
-    assert_eq!(v["ingest"]["sources"][0]["name"], "demo");
+    let sources = v["ingest"]["sources"].as_array().unwrap();
+    assert!(sources.iter().any(|s| s["name"] == "demo"), "{sources:?}");
 
     let (status, head, page) = get(&addr, "/", None);
     assert_eq!(status, 200);

@@ -5,7 +5,8 @@
 //! and API").
 //!
 //! Owns: assembling that JSON from two read-only places, the ledger (month-to-date sums via
-//! [`Store::spend_by`] / [`Store::cost_between`] on a read-only connection) and the metrics
+//! [`Store::totals`], [`Store::spend_by`] and [`Store::cost_between`] on a read-only
+//! connection) and the metrics
 //! state (the same exposition `/metrics` serves, parsed back for the `bedrock_budget_*` and
 //! `bedrock_meter_*` families, so budgets appear here as soon as they are exported and "no
 //! budgets configured" shows otherwise).
@@ -86,6 +87,11 @@ pub struct Overview {
     pub by_model: Breakdown,
     /// Month-to-date spend by principal.
     pub by_principal: Breakdown,
+    /// Month-to-date spend by cost stream (`on_demand`, `provisioned`, `customization`).
+    pub by_stream: Breakdown,
+    /// Month-to-date usage that had no price, by meter (e.g. `input_tokens`, `images`): it
+    /// is not in any cost above. Empty when everything was priced.
+    pub unpriced: BTreeMap<String, u64>,
     /// Ingest health from the metrics state.
     pub ingest: Ingest,
 }
@@ -447,9 +453,11 @@ pub fn build(
     let store = Store::open_read_only(store_path)?;
     let (start, end) = month_of(now);
     let (from, to) = (start.timestamp(), hour_of(now) + 3600);
-    let mtd = store.cost_between(from, to)?;
+    let totals = store.totals(from, to)?;
+    let mtd = totals.cost;
     let by_model = store.spend_by(SpendDimension::Model, from, to)?;
     let by_principal = store.spend_by(SpendDimension::Principal, from, to)?;
+    let by_stream = store.spend_by(SpendDimension::Stream, from, to)?;
     let budgets = budgets(exposition);
     let largest_forecast = budgets
         .iter()
@@ -488,6 +496,8 @@ pub fn build(
         budgets,
         by_model: breakdown(by_model),
         by_principal: breakdown(by_principal),
+        by_stream: breakdown(by_stream),
+        unpriced: totals.unpriced,
         ingest: ingest(exposition),
     })
 }

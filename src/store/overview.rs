@@ -12,6 +12,9 @@ pub enum SpendDimension {
     Model,
     /// The `principal` column.
     Principal,
+    /// The `pricing_mode` column: the cost stream (`on_demand`, `provisioned`,
+    /// `customization`).
+    Stream,
 }
 
 impl SpendDimension {
@@ -19,6 +22,7 @@ impl SpendDimension {
         match self {
             SpendDimension::Model => "model",
             SpendDimension::Principal => "principal",
+            SpendDimension::Stream => "pricing_mode",
         }
     }
 }
@@ -214,6 +218,10 @@ mod tests {
         let by_principal = store.spend_by(SpendDimension::Principal, 0, 20000).unwrap();
         assert_eq!(by_principal[0].key, "role/A");
         assert_eq!(by_principal[0].cost.to_string(), "9.1");
+        let by_stream = store.spend_by(SpendDimension::Stream, 0, 20000).unwrap();
+        assert_eq!(by_stream.len(), 1);
+        assert_eq!(by_stream[0].key, "on_demand");
+        assert_eq!(by_stream[0].cost.to_string(), "9.35");
         assert_eq!(store.cost_between(7200, 10800).unwrap().to_string(), "0.25");
         assert_eq!(store.cost_between(0, 1).unwrap(), Usd::ZERO);
     }

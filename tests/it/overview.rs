@@ -166,6 +166,11 @@ fn the_overview_page_shows_nonzero_spend_in_a_real_browser_and_is_screenshotted(
     let v = overview_json(&addr, None);
     assert!(!v["by_model"]["top"].as_array().unwrap().is_empty());
     assert!(!v["by_principal"]["top"].as_array().unwrap().is_empty());
+    let streams = v["by_stream"]["top"].as_array().unwrap();
+    assert!(
+        streams.iter().any(|s| s["key"] == "on_demand"),
+        "{streams:?}"
+    );
     let sources = v["ingest"]["sources"].as_array().unwrap();
     assert!(sources.iter().any(|s| s["name"] == "demo"), "{sources:?}");
 
@@ -280,6 +285,7 @@ fn log_data_on_the_overview_is_text_never_html() {
     // The JSON carries the values exactly (JSON-escaped, not mangled).
     let v = overview_json(&addr, None);
     assert_eq!(v["month_to_date_usd"], "12.34");
+    assert_eq!(v["unpriced"], serde_json::json!({}));
     assert_eq!(v["by_principal"]["top"][0]["key"], EVIL_PRINCIPAL);
     assert_eq!(v["by_model"]["top"][0]["key"], EVIL_MODEL);
     // The page itself is static: no log data in it.

@@ -338,3 +338,140 @@ fn the_overview_and_its_api_require_the_metrics_credentials() {
     assert_eq!(v["forecast"]["method"], "trailing_rate");
     assert_eq!(signal_and_wait(&mut daemon.0, "-TERM"), 0);
 }
+
+/// Serves the overview page and a fixed `/api/v1/overview` answer on a loopback port, with
+/// the daemon's CSP, until dropped: the page's budget rendering can be tested before the
+/// budget gauges exist on this branch.
+struct FixedServer {
+    addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FixedServer {
+    fn start(json: String) -> FixedServer {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                conn.set_nonblocking(false).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
+                let path = line.split_whitespace().nth(1).unwrap_or("/");
+                let (ctype, body) = match path {
+                    "/" => (
+                        "text/html; charset=utf-8",
+                        bedrock_meter::exporters::overview::PAGE.to_string(),
+                    ),
+                    "/api/v1/overview" => ("application/json", json.clone()),
+                    _ => ("text/plain", String::new()),
+                };
+                let status = if body.is_empty() {
+                    "404 Not Found"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Security-Policy: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    bedrock_meter::exporters::overview::content_security_policy(),
+                    body.len()
+                );
+            }
+        });
+        FixedServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FixedServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn budgets_render_with_their_state_and_escaped_names() {
+    let json = serde_json::json!({
+        "generated_at": "2026-11-26T12:00:00+00:00",
+        "currency": "USD",
+        "pricing_version": "2026.11.26",
+        "month": {"start": "2026-11-01T00:00:00+00:00", "end": "2026-12-01T00:00:00+00:00"},
+        "month_to_date_usd": "1234.5",
+        "forecast": {"usd": "2500.00", "method": "budget",
+                     "basis": "The forecast of budget \u{201c}all\u{201d} (the budget with the largest limit) for its period."},
+        "budgets": [
+            {"name": "all", "limit_usd": "3000", "spend_usd": "1234.5", "forecast_usd": "2500",
+             "period_start": "2026-11-01T00:00:00+00:00", "period_end": "2026-12-01T00:00:00+00:00",
+             "state": "forecast_over", "anomaly": false,
+             "thresholds": [{"threshold": "80", "kind": "actual", "crossed": false},
+                            {"threshold": "80", "kind": "forecast", "crossed": true}]},
+            {"name": "<b>team-x</b>", "limit_usd": "100", "spend_usd": "150", "forecast_usd": null,
+             "period_start": null, "period_end": null, "state": "over", "anomaly": true,
+             "thresholds": [{"threshold": "100", "kind": "actual", "crossed": true}]}
+        ],
+        "by_model": {"top": [{"key": "m", "cost_usd": "1234.5", "invocations": 10}], "rest_count": 0, "rest_usd": "0.00"},
+        "by_principal": {"top": [], "rest_count": 0, "rest_usd": "0.00"},
+        "by_stream": {"top": [{"key": "on_demand", "cost_usd": "1234.5", "invocations": 10}], "rest_count": 0, "rest_usd": "0.00"},
+        "unpriced": {"input_tokens": 1200},
+        "ingest": {"healthy": false, "records_ingested": 10, "records_duplicate": 0, "records_rejected": 0,
+                   "sources": [{"name": "s3", "up": false, "lag_seconds": null, "last_success": null, "errors": 3}]}
+    });
+    let server = FixedServer::start(json.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let dom = headless(
+        &dir.path().join("profile"),
+        &format!("http://{}/", server.addr),
+        &["--dump-dom"],
+    );
+    assert_eq!(dollars(text_of(&dom, "mtd")), 1234.5);
+    assert_eq!(dollars(text_of(&dom, "forecast")), 2500.0);
+    assert!(text_of(&dom, "forecast-basis").contains("budget"));
+    assert!(
+        dom.contains("id=\"no-budgets\" hidden=\"\""),
+        "budgets exist: the empty note is hidden\n{dom}"
+    );
+    assert!(
+        dom.contains("&lt;b&gt;team-x&lt;/b&gt;"),
+        "budget names are text"
+    );
+    assert!(!dom.contains("<b>"));
+    for shown in [
+        ">forecast over<",
+        ">over<",
+        ">anomaly<",
+        ">80% forecast<",
+        ">100% actual<",
+        ">$3,000.00<",
+        ">degraded<",
+        ">down<",
+    ] {
+        assert!(dom.contains(shown), "{shown} is on the page:\n{dom}");
+    }
+    assert!(
+        text_of(&dom, "unpriced").contains("1,200 input tokens"),
+        "unpriced usage is shown as not included"
+    );
+}

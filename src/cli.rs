@@ -939,6 +939,7 @@ fn demo(
         );
         println!();
         println!("  Metrics:    http://{addr}/metrics");
+        println!("  Overview:   http://{addr}/   (JSON: http://{addr}/api/v1/overview)");
         println!("  Health:     http://{addr}/healthz   http://{addr}/readyz");
         println!();
         println!("Try:");

@@ -294,6 +294,7 @@ where
         ready: ready.clone(),
         auth: settings.auth.clone(),
         clock: clock.clone(),
+        store_path: Some(settings.store_path.clone()),
     });
     let server = {
         let handle = handle.clone();

@@ -21,6 +21,11 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The overview page test renders / in a real headless browser; the deploy test verifies the
+# systemd unit with systemd-analyze (package systemd).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -48,6 +53,15 @@ if ! "$MOTO_VENV/bin/python" -c 'import cbor2' >/dev/null 2>&1; then
   "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check 'cbor2>=5,<7'
 fi
 export MOTO_PYTHON="$PWD/$MOTO_VENV/bin/python"
+
+# The dashboards' type check (tests/it/dashboards.rs): @grafana/schema and typescript from
+# npm, pinned, into target/grafana-check, reused when present.
+GRAFANA_CHECK=target/grafana-check
+if [ ! -x "$GRAFANA_CHECK/node_modules/.bin/tsc" ] || [ ! -f "$GRAFANA_CHECK/node_modules/@grafana/schema/package.json" ]; then
+  echo "== installing @grafana/schema and typescript into $GRAFANA_CHECK (npm)"
+  mkdir -p "$GRAFANA_CHECK"
+  npm install --prefix "$GRAFANA_CHECK" --no-audit --no-fund --no-save --silent @grafana/schema@13.2.3 typescript@5.9.3
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

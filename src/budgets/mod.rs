@@ -54,11 +54,15 @@ impl BudgetSettings {
 
     /// The demo's budgets (`bedrock-meter demo`): limits small enough that the generated
     /// traffic (about $2 a second at the default rate) crosses thresholds within minutes,
-    /// evaluated every 5 s, no receivers (metrics only).
+    /// evaluated every 5 s, notifying a `log` receiver (the daemon's log, no HTTP).
     pub fn demo() -> BudgetSettings {
         let text = r#"
 [notifications]
 evaluation_interval_secs = 5
+
+[[notifications.receivers]]
+name = "demo-log"
+kind = "log"
 
 [[budgets]]
 name = "demo-daily"
@@ -67,6 +71,7 @@ period = "daily"
 
 [[budgets.thresholds]]
 percent = 50
+receivers = ["demo-log"]
 
 [[budgets.thresholds]]
 percent = 100
@@ -74,6 +79,7 @@ percent = 100
 [[budgets.thresholds]]
 percent = 100
 on = "forecast"
+receivers = ["demo-log"]
 
 [[budgets]]
 name = "demo-claude-monthly"

@@ -357,7 +357,30 @@ fn the_demo_budgets_are_valid() {
     let d = BudgetSettings::demo();
     assert_eq!(d.budgets.len(), 2);
     assert_eq!(d.notifications.evaluation_interval_secs, 5);
-    assert!(d.notifications.receivers.is_empty());
+    // One `log` receiver (no HTTP), so the demo exports notification metrics.
+    assert_eq!(d.notifications.receivers.len(), 1);
+    assert_eq!(
+        d.notifications.receivers[0].kind,
+        crate::config::ReceiverKind::Log
+    );
+    assert!(d.notifications.receivers[0].url.is_empty());
+}
+
+#[test]
+fn a_log_receiver_takes_no_url_and_others_need_one() {
+    let text = "[[notifications.receivers]]\nname = \"l\"\nkind = \"log\"\nurl = \"http://127.0.0.1:1\"\n\n\
+                [[notifications.receivers]]\nname = \"w\"\nkind = \"webhook\"\n";
+    let e = crate::config::Config::from_toml_str(text, "t")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("notifications.receivers[0].url: kind = \"log\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("notifications.receivers[1].url: `` is not an http"),
+        "{e}"
+    );
 }
 
 #[test]

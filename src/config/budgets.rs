@@ -198,9 +198,11 @@ impl Default for NotificationsConfig {
 pub struct ReceiverConfig {
     /// `name`: unique, `[a-z0-9_-]{1,64}`; thresholds refer to it; the metrics label.
     pub name: String,
-    /// `kind`: `webhook`, `slack` or `alertmanager`.
+    /// `kind`: `webhook`, `slack`, `alertmanager` or `log`.
     pub kind: ReceiverKind,
-    /// `url`: where to POST (for `alertmanager`, its base URL; `/api/v2/alerts` is added).
+    /// `url`: where to POST (for `alertmanager`, its base URL; `/api/v2/alerts` is added);
+    /// "" for `log`.
+    #[serde(default)]
     pub url: String,
     /// `hmac_key_env`: variable holding the key that signs webhook bodies.
     #[serde(default, with = "super::empty_is_none")]
@@ -233,6 +235,9 @@ pub enum ReceiverKind {
     Slack,
     /// Alertmanager's `POST /api/v2/alerts`.
     Alertmanager,
+    /// No HTTP: the notification is written to the daemon's log (a structured `info` line
+    /// with the webhook payload's fields). For trying budgets out; `url` must be "".
+    Log,
 }
 
 fn default_time_zone() -> String {
@@ -394,7 +399,14 @@ pub(super) fn check(
             ));
         }
         receivers.push(r.name.as_str());
-        if !(r.url.starts_with("http://") || r.url.starts_with("https://")) {
+        if r.kind == ReceiverKind::Log {
+            if !r.url.is_empty() {
+                out.push(Problem::new(
+                    at("url"),
+                    "kind = \"log\" writes to the daemon's log; remove the url",
+                ));
+            }
+        } else if !(r.url.starts_with("http://") || r.url.starts_with("https://")) {
             out.push(Problem::new(
                 at("url"),
                 format!(

@@ -296,7 +296,7 @@ const BAD: &[(&str, &[&str])] = &[
     (
         "receiver-unknown-kind",
         &[
-            "notifications.receivers[0].kind: unknown value `email`; expected one of `webhook`, `slack`, `alertmanager`",
+            "notifications.receivers[0].kind: unknown value `email`; expected one of `webhook`, `slack`, `alertmanager`, `log`",
         ],
     ),
 ];

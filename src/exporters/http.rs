@@ -1,7 +1,9 @@
 //! The HTTP endpoints: `/metrics` (Prometheus text format), `/healthz` (the process is alive),
 //! `/readyz` (store open, price table loaded, sources started). Optional bearer or basic
 //! auth protects `/metrics`; TLS is served when a certificate and key are configured.
-//! Reads shared state only; never writes the store.
+//! Reads shared state only; never writes the store. `/` and `/api/v1/overview` (the
+//! overview page and its JSON, see [`super::overview`]) sit behind the same auth as
+//! `/metrics`.
 use crate::clock::Clock;
 use crate::exporters::metrics::Telemetry;
 use crate::pricing::PriceBook;
@@ -81,12 +83,16 @@ pub struct HttpState {
     pub auth: HttpAuth,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// The ledger, opened read-only per request by the overview; `None` disables it.
+    pub store_path: Option<std::path::PathBuf>,
 }
 
 /// The router.
 pub fn router(state: HttpState) -> Router {
     let protected = Router::new()
         .route("/metrics", get(metrics))
+        .route("/", get(overview_page))
+        .route("/api/v1/overview", get(overview_json))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_auth));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -95,8 +101,14 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// The exposition `/metrics` serves; the overview reads budgets and health back from it,
+/// so anything added here shows on the overview page too.
+fn exposition(s: &HttpState) -> String {
+    s.telemetry.render(&s.book, s.clock.now())
+}
+
 async fn metrics(State(s): State<HttpState>) -> Response {
-    let body = s.telemetry.render(&s.book, s.clock.now());
+    let body = exposition(&s);
     (
         [(
             header::CONTENT_TYPE,
@@ -105,6 +117,56 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         body,
     )
         .into_response()
+}
+
+async fn overview_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                super::overview::content_security_policy(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        super::overview::PAGE,
+    )
+        .into_response()
+}
+
+async fn overview_json(State(s): State<HttpState>) -> Response {
+    let json = |status: StatusCode, body: String| {
+        let headers = [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ];
+        (status, headers, body).into_response()
+    };
+    let error = |e: &str| serde_json::json!({ "error": e }).to_string();
+    let Some(path) = s.store_path.clone() else {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error("no ledger is configured"),
+        );
+    };
+    let text = exposition(&s);
+    let version = s.book.version().to_string();
+    let now = s.clock.now();
+    let built = tokio::task::spawn_blocking(move || {
+        super::overview::build(&path, &text, &version, now).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the overview task failed: {e}")));
+    match built.and_then(|o| serde_json::to_string(&o).map_err(|e| e.to_string())) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot build the overview.");
+            json(StatusCode::SERVICE_UNAVAILABLE, error(&e))
+        }
+    }
 }
 
 async fn readyz(State(s): State<HttpState>) -> Response {

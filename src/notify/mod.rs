@@ -67,6 +67,8 @@ pub fn render(r: &ReceiverConfig, secrets: &ReceiverSecrets, n: &Notification) -
             let body = serde_json::json!({ "text": slack_text(n) });
             (r.url.clone(), serde_json::to_vec(&body).unwrap_or_default())
         }
+        // Never sent: the runner logs it instead.
+        ReceiverKind::Log => (String::new(), serde_json::to_vec(n).unwrap_or_default()),
         ReceiverKind::Alertmanager => {
             let url = format!("{}/api/v2/alerts", r.url.trim_end_matches('/'));
             (

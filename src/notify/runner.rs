@@ -142,6 +142,20 @@ impl Runner {
                 .get(&receiver.name)
                 .cloned()
                 .unwrap_or_default();
+            if receiver.kind == crate::config::ReceiverKind::Log {
+                tracing::info!(
+                    receiver = %receiver.name,
+                    id = %row.event_key,
+                    notification = %row.event,
+                    "Budget notification."
+                );
+                self.telemetry
+                    .with_budgets(|g| g.notification(&receiver.name, true));
+                if let Err(e) = store.mark_delivered(row.id, self.clock.now().timestamp()) {
+                    tracing::warn!(error = %e, "Cannot mark a notification delivered; it may be logged again.");
+                }
+                continue;
+            }
             let req = render(receiver, &secrets, &event);
             let timeout = Duration::from_secs(receiver.timeout_secs);
             let stop = self.stop.clone();

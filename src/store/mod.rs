@@ -34,6 +34,7 @@ mod budgets;
 mod cloudwatch_metrics;
 mod error;
 mod functions;
+mod overview;
 mod queries;
 mod schema;
 #[cfg(test)]
@@ -42,6 +43,7 @@ mod tests;
 pub use budgets::{OutboxRow, SpendCell, ThresholdRow, Transition};
 pub use cloudwatch_metrics::MetricTotal;
 pub use error::StoreError;
+pub use overview::{SpendDimension, SpendShare};
 pub use queries::{RollupRow, Totals};
 
 use crate::accounting::{Amount, Batch, Checkpoint, Dims, MeterKey, SeenId};

@@ -523,6 +523,51 @@ fn the_daemon_prices_an_application_profile_as_its_model_with_the_profile_tags()
         "{metrics}"
     );
 
+    // A provisioned throughput the control plane reports (and the config does not declare)
+    // accrues cost: 2 model units at the 1-month us-east-1 rate, from its creation time.
+    wait_until("provisioned accrual in the ledger", 60, || {
+        Store::open_read_only(&db)
+            .ok()
+            .and_then(|s| s.rollup_rows(i64::MIN, i64::MAX).ok())
+            .is_some_and(|rows| rows.iter().any(|r| r.meter == "model_unit_seconds"))
+    });
+    let rows = Store::open_read_only(&db)
+        .unwrap()
+        .rollup_rows(i64::MIN, i64::MAX)
+        .unwrap();
+    let pt: Vec<_> = rows
+        .iter()
+        .filter(|r| r.meter == "model_unit_seconds")
+        .collect();
+    assert!(
+        pt.iter().all(|r| r.dims.pricing_mode == "provisioned"
+            && r.dims.model.starts_with("amazon.titan-text-express-v1")
+            && r.price_entry == "amazon.titan-text-express/provisioned/2023-11-29"
+            && r.amount
+                .cost
+                .is_some_and(|c| c > rust_decimal::Decimal::ZERO)),
+        "{pt:#?}"
+    );
+    // The first hour (2026-11-01T08:00 to 09:00) is whole: 2 units x 3600 s.
+    let first = pt.iter().min_by_key(|r| r.dims.hour).unwrap();
+    assert_eq!(first.dims.hour, 1_793_520_000);
+    assert_eq!(first.amount.quantity, 7200);
+    // 7200 model-unit seconds at 18.40 USD per model-unit hour = 36.80 USD.
+    assert_eq!(
+        first.amount.cost.unwrap().normalize().to_string(),
+        "36.8",
+        "{first:#?}"
+    );
+    let (_, metrics) = crate::daemon::http_get(&addr, "/metrics", None);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("bedrock_provisioned_model_units{")
+                && l.contains("provisioned_model=\"support-bot\"")
+                && l.ends_with(" 2")),
+        "{metrics}"
+    );
+
     // The foundation-model list is kept with the ledger (wait for the writer to store it).
     wait_until("the foundation-model list in the ledger", 60, || {
         Store::open_read_only(&db)

@@ -65,25 +65,10 @@ pub(crate) fn moto() -> String {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}. {INSTALL}", py.display()));
         let stdin = child.stdin.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
         // Drain stderr (request logs) so moto never blocks on a full pipe; keep the start
         // of it for a failure message.
-        let head = Arc::new(Mutex::new(String::new()));
-        {
-            let head = head.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = stderr.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let mut h = head.lock().unwrap();
-                    if h.len() < 8192 {
-                        h.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    }
-                }
-            });
-        }
+        let head = crate::util::keep_head(stderr);
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

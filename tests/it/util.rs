@@ -114,3 +114,25 @@ pub fn wait_until(what: &str, limit_secs: u64, mut f: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Keeps the first 8 KiB of a child process's stream (for failure messages) on a thread that
+/// drains the rest, so the child never blocks on a full pipe.
+pub fn keep_head(
+    mut stream: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let head = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = head.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut h = kept.lock().unwrap_or_else(|e| e.into_inner());
+            if h.len() < 8192 {
+                h.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    head
+}

@@ -110,8 +110,8 @@ pub struct Month {
 pub struct Forecast {
     /// Projected month-end spend, rounded to cents.
     pub usd: String,
-    /// `budget` (the forecast of the largest budget) or `trailing_rate` (month-to-date
-    /// plus the last 24 hours' spend rate until the end of the month).
+    /// `trailing_rate`: month-to-date plus the last 24 hours' spend rate until the end of
+    /// the month (budgets carry their own forecasts).
     pub method: &'static str,
     /// One sentence saying how the number was made, for the page.
     pub basis: String,
@@ -365,7 +365,10 @@ fn ingest(exposition: &str) -> Ingest {
                     });
                 match name {
                     "bedrock_meter_source_up" => st.up = count(&s.value) == 1,
-                    "bedrock_meter_source_lag_seconds" => st.lag_seconds = Some(s.value.clone()),
+                    // Unknown lag is exported as NaN: show it as unknown, not "NaN s".
+                    "bedrock_meter_source_lag_seconds" => {
+                        st.lag_seconds = (s.value != "NaN").then(|| s.value.clone())
+                    }
                     "bedrock_meter_source_last_success_timestamp_seconds" => {
                         st.last_success = rfc3339_from_unix(&s.value)
                     }
@@ -459,29 +462,14 @@ pub fn build(
     let by_principal = store.spend_by(SpendDimension::Principal, from, to)?;
     let by_stream = store.spend_by(SpendDimension::Stream, from, to)?;
     let budgets = budgets(exposition);
-    let largest_forecast = budgets
-        .iter()
-        .filter_map(|b| {
-            let f = b.forecast_usd.as_deref().and_then(exact)?;
-            let limit = b.limit_usd.as_deref().and_then(exact).unwrap_or(Usd::ZERO);
-            Some((limit, b.name.clone(), f))
-        })
-        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-    let forecast = match largest_forecast {
-        Some((_, name, f)) => Forecast {
-            usd: crate::money::format_usd(round_cents(f)),
-            method: "budget",
-            basis: format!(
-                "The forecast of budget \u{201c}{name}\u{201d} (the budget with the largest limit) for its period."
-            ),
-        },
-        None => Forecast {
-            usd: crate::money::format_usd(trailing_projection(&store, now, mtd, end)?),
-            method: "trailing_rate",
-            basis: format!(
-                "No budget forecast is configured: month-to-date spend plus the spend rate of the last {TRAILING_HOURS} hours until the end of the month."
-            ),
-        },
+    // The month's projection covers all spend, like month-to-date; a budget's forecast
+    // covers its own scope and period, and is shown with that budget.
+    let forecast = Forecast {
+        usd: crate::money::format_usd(trailing_projection(&store, now, mtd, end)?),
+        method: "trailing_rate",
+        basis: format!(
+            "Month-to-date spend plus the spend rate of the last {TRAILING_HOURS} hours until the end of the month (all spend; each budget below has its own forecast)."
+        ),
     };
     Ok(Overview {
         generated_at: now.to_rfc3339(),
@@ -557,6 +545,16 @@ bedrock_meter_records_rejected_total{reason="wrong_type"} 1
         assert_eq!(i.sources.len(), 2);
         assert_eq!(i.sources[0].lag_seconds.as_deref(), Some("0.5"));
         assert_eq!(i.sources[1].errors, 3);
+    }
+
+    #[test]
+    fn an_unknown_lag_is_shown_as_unknown_not_nan() {
+        let i = ingest(
+            "bedrock_meter_source_up{source=\"provisioned\"} 1\n\
+             bedrock_meter_source_lag_seconds{source=\"provisioned\"} NaN\n",
+        );
+        assert_eq!(i.sources.len(), 1);
+        assert_eq!(i.sources[0].lag_seconds, None);
     }
 
     #[test]

@@ -420,8 +420,8 @@ fn budgets_render_with_their_state_and_escaped_names() {
         "pricing_version": "2026.11.26",
         "month": {"start": "2026-11-01T00:00:00+00:00", "end": "2026-12-01T00:00:00+00:00"},
         "month_to_date_usd": "1234.5",
-        "forecast": {"usd": "2500.00", "method": "budget",
-                     "basis": "The forecast of budget \u{201c}all\u{201d} (the budget with the largest limit) for its period."},
+        "forecast": {"usd": "2500.00", "method": "trailing_rate",
+                     "basis": "Month-to-date spend plus the spend rate of the last 24 hours until the end of the month."},
         "budgets": [
             {"name": "all", "limit_usd": "3000", "spend_usd": "1234.5", "forecast_usd": "2500",
              "period_start": "2026-11-01T00:00:00+00:00", "period_end": "2026-12-01T00:00:00+00:00",
@@ -448,7 +448,7 @@ fn budgets_render_with_their_state_and_escaped_names() {
     );
     assert_eq!(dollars(text_of(&dom, "mtd")), 1234.5);
     assert_eq!(dollars(text_of(&dom, "forecast")), 2500.0);
-    assert!(text_of(&dom, "forecast-basis").contains("budget"));
+    assert!(text_of(&dom, "forecast-basis").contains("last 24 hours"));
     assert!(
         dom.contains("id=\"no-budgets\" hidden=\"\""),
         "budgets exist: the empty note is hidden\n{dom}"

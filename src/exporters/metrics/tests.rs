@@ -658,7 +658,7 @@ fn every_family_has_help_and_type_and_one_block() {
 }
 
 #[test]
-fn ten_thousand_series_render_quickly() {
+fn ten_thousand_series_render_once_each() {
     let cfg = MetricsConfig {
         principal: PrincipalLabel::RoleSession,
         max_values_per_label: 10_000,
@@ -677,16 +677,17 @@ fn ten_thousand_series_render_quickly() {
     assert_eq!(m.series_count(), 10_000);
     let t = Telemetry::new(m);
     let book = book();
-    let _ = t.render(&book, now());
-    let started = std::time::Instant::now();
     let text = t.render(&book, now());
-    let took = started.elapsed();
-    assert!(text.len() > 1_000_000);
-    // A few ms in release; generous for unoptimized test builds on a shared machine.
-    assert!(
-        took < std::time::Duration::from_millis(250),
-        "render took {took:?}"
-    );
+    // Every series once, none dropped or repeated (speed is the benchmark's job, not a
+    // timed assertion's).
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bedrock_invocations_total{"))
+        .collect();
+    assert_eq!(lines.len(), 10_000);
+    let distinct: std::collections::HashSet<&str> = lines.iter().copied().collect();
+    assert_eq!(distinct.len(), 10_000);
+    assert!(lines.iter().all(|l| l.ends_with(" 1")));
 }
 
 #[test]

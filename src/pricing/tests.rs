@@ -722,6 +722,7 @@ fn entry_accessors_expose_everything_pricing_show_needs() {
 }
 
 #[test]
+#[ignore = "timing measurement; run by hand in release (timed assertions stay out of the suite)"]
 fn a_lookup_takes_well_under_a_microsecond_on_average() {
     let b = book();
     let q = query(

@@ -233,8 +233,8 @@ pub fn read_region(
             model_id: m.model_id,
             region: region.to_string(),
             lifecycle: m.lifecycle,
-            extended_access_at: None,
-            end_of_life_at: None,
+            extended_access_at: m.extended_access_at,
+            end_of_life_at: m.end_of_life_at,
         })
         .collect();
     out.custom_models = api
@@ -642,6 +642,8 @@ mod tests {
             Ok(vec![FoundationModelSummary {
                 model_id: "anthropic.claude-v2:1".into(),
                 lifecycle: "LEGACY".into(),
+                extended_access_at: None,
+                end_of_life_at: None,
             }])
         }
         fn custom_models(&self) -> Result<Vec<CustomModelSummary>, AwsError> {

@@ -41,7 +41,7 @@ const APP_PROFILES_2: &str = r#"{"inferenceProfileSummaries":[{"inferenceProfile
 
 const PROVISIONED: &str = r#"{"provisionedModelSummaries":[{"provisionedModelName":"support-bot","provisionedModelArn":"arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6","modelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k","desiredModelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k","foundationModelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k","modelUnits":2,"desiredModelUnits":2,"status":"InService","commitmentDuration":"OneMonth","commitmentExpirationTime":"2026-12-01T08:00:00Z","creationTime":"2026-11-01T08:00:00Z","lastModifiedTime":"2026-11-01T08:05:12Z"}]}"#;
 
-const FOUNDATION_MODELS: &str = r#"{"modelSummaries":[{"modelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0","modelId":"amazon.nova-lite-v1:0","modelName":"Nova Lite","providerName":"Amazon","inputModalities":["TEXT","IMAGE","VIDEO"],"outputModalities":["TEXT"],"responseStreamingSupported":true,"customizationsSupported":[],"inferenceTypesSupported":["INFERENCE_PROFILE"],"modelLifecycle":{"status":"ACTIVE"}},{"modelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-tg1-large","modelId":"amazon.titan-tg1-large","modelName":"Titan Text Large","providerName":"Amazon","inputModalities":["TEXT"],"outputModalities":["TEXT"],"responseStreamingSupported":true,"customizationsSupported":[],"inferenceTypesSupported":["ON_DEMAND"],"modelLifecycle":{"status":"LEGACY"}}]}"#;
+const FOUNDATION_MODELS: &str = r#"{"modelSummaries":[{"modelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0","modelId":"amazon.nova-lite-v1:0","modelName":"Nova Lite","providerName":"Amazon","inputModalities":["TEXT","IMAGE","VIDEO"],"outputModalities":["TEXT"],"responseStreamingSupported":true,"customizationsSupported":[],"inferenceTypesSupported":["INFERENCE_PROFILE"],"modelLifecycle":{"status":"ACTIVE"}},{"modelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-tg1-large","modelId":"amazon.titan-tg1-large","modelName":"Titan Text Large","providerName":"Amazon","inputModalities":["TEXT"],"outputModalities":["TEXT"],"responseStreamingSupported":true,"customizationsSupported":[],"inferenceTypesSupported":["ON_DEMAND"],"modelLifecycle":{"status":"LEGACY","startOfLifeTime":"2023-09-28T00:00:00Z","legacyTime":"2025-06-01T00:00:00Z","publicExtendedAccessTime":"2025-12-01T00:00:00Z","endOfLifeTime":"2026-12-01T00:00:00Z"}}]}"#;
 
 const CUSTOM_MODELS: &str = r#"{"modelSummaries":[{"modelArn":"arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/qx7yd4m2abcd","modelName":"support-tuned","creationTime":"2026-11-03T12:00:00Z","baseModelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k","baseModelName":"","customizationType":"FINE_TUNING","ownerAccountId":"123456789012","modelStatus":"Active"}]}"#;
 
@@ -584,7 +584,7 @@ fn the_daemon_prices_an_application_profile_as_its_model_with_the_profile_tags()
     let text = stdout(&o);
     assert!(
         text.contains("warning: usage in the ledger with no price")
-            && text.contains("amazon.titan-tg1-large in us-east-1: 1000000 input_tokens, 100000 output_tokens [LEGACY]"),
+            && text.contains("amazon.titan-tg1-large in us-east-1: 1000000 input_tokens, 100000 output_tokens [LEGACY, extended access from 2025-12-01, end of life 2026-12-01]"),
         "{text}"
     );
     assert!(

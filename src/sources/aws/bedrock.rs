@@ -62,6 +62,11 @@ pub struct FoundationModelSummary {
     pub model_id: String,
     /// `modelLifecycle.status` (`ACTIVE`, `LEGACY`); empty when not given.
     pub lifecycle: String,
+    /// `modelLifecycle.publicExtendedAccessTime`: from here the higher extended-access
+    /// prices apply.
+    pub extended_access_at: Option<DateTime<Utc>>,
+    /// `modelLifecycle.endOfLifeTime`.
+    pub end_of_life_at: Option<DateTime<Utc>>,
 }
 
 /// One custom model as listed.
@@ -312,6 +317,14 @@ impl ControlPlaneApi for ControlPlaneClient {
                     .model_lifecycle()
                     .map(|l| l.status().as_str().to_string())
                     .unwrap_or_default(),
+                extended_access_at: m
+                    .model_lifecycle()
+                    .and_then(|l| l.public_extended_access_time())
+                    .map(time),
+                end_of_life_at: m
+                    .model_lifecycle()
+                    .and_then(|l| l.end_of_life_time())
+                    .map(time),
             })
             .collect())
     }

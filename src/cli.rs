@@ -247,7 +247,8 @@ pub enum Command {
         #[command(subcommand)]
         action: PricingCommand,
     },
-    /// Run the daemon: sources → ledger, with /metrics, /healthz and /readyz over HTTP.
+    /// Run the daemon: sources → ledger, with /metrics, /healthz, /readyz, the overview page
+    /// (/) and its JSON (/api/v1/overview) over HTTP; budgets notify as configured.
     ///
     /// Stops gracefully on SIGINT/SIGTERM: sources stop, the queue drains, rollups and
     /// checkpoints are committed together, then HTTP stops.
@@ -266,7 +267,9 @@ pub enum Command {
         with_environment: bool,
     },
     /// Try it without AWS: runs the real daemon (same pipeline, ledger and /metrics) on
-    /// generated, realistic invocation-log traffic and serves http://127.0.0.1:9464/metrics.
+    /// generated, realistic invocation-log traffic, with example budgets, provisioned
+    /// throughput and CloudWatch-metrics coverage; serves the overview page at
+    /// http://127.0.0.1:9464/ and Prometheus metrics at /metrics.
     Demo {
         /// Keep the ledger here instead of a temporary directory.
         #[arg(long)]

@@ -9,6 +9,8 @@ use super::entry::{PriceEntry, day_start};
 use crate::normalize::{Scope, ServiceTier};
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
     pub scope: Scope,
@@ -40,7 +42,8 @@ pub(crate) struct ModelSlots {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
-    ids: HashMap<Box<str>, u32>,
+    /// FxHash: looked up once per event on the ingest hot path (SipHash cost 1–2 %).
+    ids: FxHashMap<Box<str>, u32>,
     pub models: Vec<ModelSlots>,
 }
 

@@ -7,7 +7,6 @@
 use super::ContextBand;
 use super::entry::{PriceEntry, day_start};
 use crate::normalize::{Scope, ServiceTier};
-use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
@@ -33,9 +32,9 @@ pub(crate) struct Dated {
 pub(crate) struct ModelSlots {
     /// The model id as the table writes it.
     pub id: String,
-    pub invocation: HashMap<Box<str>, Vec<Slot>>,
-    pub provisioned: HashMap<Box<str>, Vec<Dated>>,
-    pub customization: HashMap<Box<str>, Vec<Dated>>,
+    pub invocation: FxHashMap<Box<str>, Vec<Slot>>,
+    pub provisioned: FxHashMap<Box<str>, Vec<Dated>>,
+    pub customization: FxHashMap<Box<str>, Vec<Dated>>,
     /// Every entry naming the model, in table order.
     pub entries: Vec<u32>,
 }
@@ -154,7 +153,7 @@ impl Index {
     }
 
     /// Index of the dated entry in `map` for `region` at `t`.
-    pub fn find_dated(map: &HashMap<Box<str>, Vec<Dated>>, region: &str, t: i64) -> Option<u32> {
+    pub fn find_dated(map: &FxHashMap<Box<str>, Vec<Dated>>, region: &str, t: i64) -> Option<u32> {
         map.get(region)?
             .iter()
             .find(|d| d.from <= t && t < d.to)

@@ -6,7 +6,7 @@
 //! classification of every leaf (missing, null, right type, wrong type) so that the caller can
 //! name the offending field in a rejection.
 //! Must not: interpret values (model ids, tokens, timestamps are the caller's job), build a
-//! `serde_json::Value`, copy bodies (they stay `&RawValue`, scanned once by serde and never
+//! `serde_json::Value`, copy bodies (they stay raw text via `RawValue`, scanned once and never
 //! materialized), or fail on a leaf of the wrong type: leaves record that instead, because a
 //! serde error message could echo body content and cannot name the field.
 use std::borrow::Cow;

@@ -13,7 +13,6 @@ use memchr::memmem::Finder;
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::event::ServiceTier;
 use super::wire::{JList, JNum, JObj, JStr};
@@ -76,10 +75,10 @@ pub(crate) struct Bodies<'a> {
 
 impl<'a> Bodies<'a> {
     /// Wraps the raw bodies; nothing is parsed yet.
-    pub(crate) fn new(input: Option<&'a RawValue>, output: Option<&'a RawValue>) -> Self {
+    pub(crate) fn new(input: Option<&'a str>, output: Option<&'a str>) -> Self {
         Bodies {
-            input: input.map(RawValue::get),
-            output: output.map(RawValue::get),
+            input,
+            output,
             summary: None,
         }
     }
@@ -764,9 +763,10 @@ impl OutSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     fn bodies<'a>(input: Option<&'a RawValue>, output: Option<&'a RawValue>) -> Bodies<'a> {
-        Bodies::new(input, output)
+        Bodies::new(input.map(RawValue::get), output.map(RawValue::get))
     }
 
     fn raw(s: &str) -> Box<RawValue> {

@@ -6,7 +6,7 @@
 //! classification of every leaf (missing, null, right type, wrong type) so that the caller can
 //! name the offending field in a rejection.
 //! Must not: interpret values (model ids, tokens, timestamps are the caller's job), build a
-//! `serde_json::Value`, copy bodies (they stay `&RawValue`, scanned once by serde and never
+//! `serde_json::Value`, copy bodies (they stay raw text via `RawValue`, scanned once and never
 //! materialized), or fail on a leaf of the wrong type: leaves record that instead, because a
 //! serde error message could echo body content and cannot name the field.
 use std::borrow::Cow;
@@ -454,6 +454,12 @@ pub(crate) struct Record<'a> {
     pub(crate) output: JObj<Output<'a>>,
 }
 
+/// A body as its raw JSON text (`RawValue`: scanned by serde, never materialized); `null`
+/// reads as `None`.
+fn raw_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
+}
+
 /// `identity`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -468,8 +474,8 @@ pub(crate) struct Identity<'a> {
 #[serde(default)]
 pub(crate) struct Input<'a> {
     /// `input.inputBodyJson` (raw; `null` reads as `None`).
-    #[serde(rename = "inputBodyJson", borrow)]
-    pub(crate) body: Option<&'a RawValue>,
+    #[serde(rename = "inputBodyJson", borrow, deserialize_with = "raw_text")]
+    pub(crate) body: Option<&'a str>,
     /// `input.inputBodyS3Path`.
     #[serde(rename = "inputBodyS3Path", borrow)]
     pub(crate) s3_path: JStr<'a>,
@@ -489,8 +495,8 @@ pub(crate) struct Input<'a> {
 #[serde(default)]
 pub(crate) struct Output<'a> {
     /// `output.outputBodyJson` (raw: object, array of stream chunks, or anything else).
-    #[serde(rename = "outputBodyJson", borrow)]
-    pub(crate) body: Option<&'a RawValue>,
+    #[serde(rename = "outputBodyJson", borrow, deserialize_with = "raw_text")]
+    pub(crate) body: Option<&'a str>,
     /// `output.outputBodyS3Path`.
     #[serde(rename = "outputBodyS3Path", borrow)]
     pub(crate) s3_path: JStr<'a>,
@@ -570,7 +576,7 @@ mod tests {
         let i: Input<'_> =
             serde_json::from_str(r#"{"inputBodyJson":{"messages":[1,2]},"inputTokenCount":3}"#)
                 .unwrap();
-        assert_eq!(i.body.map(RawValue::get), Some(r#"{"messages":[1,2]}"#));
+        assert_eq!(i.body, Some(r#"{"messages":[1,2]}"#));
         let o: Output<'_> = serde_json::from_str(r#"{"outputBodyJson":null}"#).unwrap();
         assert!(o.body.is_none());
     }

@@ -156,13 +156,25 @@ fn dollars(text: &str) -> f64 {
 fn the_overview_page_shows_nonzero_spend_in_a_real_browser_and_is_screenshotted() {
     let dir = tempfile::tempdir().unwrap();
     let (mut demo, addr) = start_demo(dir.path());
-    crate::util::wait_until("month-to-date spend in the overview JSON", 60, || {
-        let v = overview_json(&addr, None);
-        v["month_to_date_usd"]
-            .as_str()
+    let positive = |v: &serde_json::Value| {
+        v.as_str()
             .and_then(|s| s.parse::<f64>().ok())
             .is_some_and(|x| x > 0.0)
-    });
+    };
+    // Spend, and the demo's all-spend daily budget evaluated on it (its first evaluation
+    // may run on an empty ledger), so the screenshot shows both.
+    crate::util::wait_until(
+        "spend and an evaluated budget in the overview JSON",
+        60,
+        || {
+            let v = overview_json(&addr, None);
+            positive(&v["month_to_date_usd"])
+                && v["budgets"].as_array().is_some_and(|b| {
+                    b.iter()
+                        .any(|b| b["name"] == "demo-daily" && positive(&b["spend_usd"]))
+                })
+        },
+    );
     let v = overview_json(&addr, None);
     assert!(!v["by_model"]["top"].as_array().unwrap().is_empty());
     assert!(!v["by_principal"]["top"].as_array().unwrap().is_empty());
@@ -426,11 +438,12 @@ fn budgets_render_with_their_state_and_escaped_names() {
             {"name": "all", "limit_usd": "3000", "spend_usd": "1234.5", "forecast_usd": "2500",
              "period_start": "2026-11-01T00:00:00+00:00", "period_end": "2026-12-01T00:00:00+00:00",
              "state": "forecast_over", "anomaly": false,
-             "thresholds": [{"threshold": "80", "kind": "actual", "crossed": false},
-                            {"threshold": "80", "kind": "forecast", "crossed": true}]},
+             "thresholds": [{"threshold": "80%", "kind": "actual", "crossed": false},
+                            {"threshold": "80%", "kind": "forecast", "crossed": true}]},
             {"name": "<b>team-x</b>", "limit_usd": "100", "spend_usd": "150", "forecast_usd": null,
              "period_start": null, "period_end": null, "state": "over", "anomaly": true,
-             "thresholds": [{"threshold": "100", "kind": "actual", "crossed": true}]}
+             "thresholds": [{"threshold": "100%", "kind": "actual", "crossed": true},
+                            {"threshold": "120usd", "kind": "actual", "crossed": true}]}
         ],
         "by_model": {"top": [{"key": "m", "cost_usd": "1234.5", "invocations": 10}], "rest_count": 0, "rest_usd": "0.00"},
         "by_principal": {"top": [], "rest_count": 0, "rest_usd": "0.00"},
@@ -458,12 +471,17 @@ fn budgets_render_with_their_state_and_escaped_names() {
         "budget names are text"
     );
     assert!(!dom.contains("<b>"));
+    assert!(
+        !dom.contains("%%"),
+        "a threshold label shown with a doubled percent sign"
+    );
     for shown in [
         ">forecast over<",
         ">over<",
         ">anomaly<",
+        // Labels as the metrics carry them (`80%`, `120usd`), shown once, not as "80%%".
         ">80% forecast<",
-        ">100% actual<",
+        ">100% actual, $120 actual<",
         ">$3,000.00<",
         ">degraded<",
         ">down<",

@@ -9,6 +9,7 @@
 //! Must not: interpret what it reads (model labels, scopes, deletions are the poller's),
 //! keep state between calls, or log resource tags.
 use super::{Api, AwsError, AwsSettings, BedrockClient, classify};
+use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::InferenceProfileType;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -189,6 +190,37 @@ impl ControlPlaneClient {
     fn resource(&self, what: &str) -> String {
         format!("{what} in {}", self.settings.region)
     }
+
+    /// Reads every page of a List call (at most `MAX_PAGES`): `send` makes one request from
+    /// the page token, `take` moves a page's items into the output and returns its next
+    /// token. Each request is counted; a failure is classified with `what` as the resource.
+    fn paged<P, T, E, R, Fut>(
+        &self,
+        api: Api,
+        what: &str,
+        mut send: impl FnMut(Option<String>) -> Fut,
+        mut take: impl FnMut(P, &mut Vec<T>) -> Option<String>,
+    ) -> Result<Vec<T>, AwsError>
+    where
+        Fut: std::future::Future<Output = Result<P, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let mut out = Vec::new();
+        let (mut token, mut pages) = (None, 0);
+        loop {
+            self.called(api);
+            let page = self
+                .rt
+                .block_on(send(token.take()))
+                .map_err(|e| classify(&e, api, &self.resource(what), &self.settings))?;
+            pages += 1;
+            token = more(take(page, &mut out).as_deref(), pages);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
 }
 
 fn time(t: &aws_sdk_bedrock::primitives::DateTime) -> DateTime<Utc> {
@@ -207,41 +239,32 @@ impl ControlPlaneApi for ControlPlaneClient {
         } else {
             InferenceProfileType::SystemDefined
         };
-        let mut out = Vec::new();
-        let (mut token, mut pages) = (None, 0);
-        loop {
-            let req = self
-                .client
-                .list_inference_profiles()
-                .type_equals(kind.clone())
-                .set_next_token(token.take());
-            self.called(Api::ListInferenceProfiles);
-            let page = self.rt.block_on(req.send()).map_err(|e| {
-                classify(
-                    &e,
-                    Api::ListInferenceProfiles,
-                    &self.resource("the inference profiles"),
-                    &self.settings,
-                )
-            })?;
-            pages += 1;
-            for p in page.inference_profile_summaries() {
-                out.push(ProfileSummary {
-                    arn: p.inference_profile_arn().to_string(),
-                    id: p.inference_profile_id().to_string(),
-                    kind: p.r#type().as_str().to_string(),
-                    model_arns: p
-                        .models()
-                        .iter()
-                        .filter_map(|m| m.model_arn().map(str::to_string))
-                        .collect(),
-                });
-            }
-            token = more(page.next_token(), pages);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            Api::ListInferenceProfiles,
+            "the inference profiles",
+            |token| {
+                self.client
+                    .list_inference_profiles()
+                    .type_equals(kind.clone())
+                    .set_next_token(token)
+                    .send()
+            },
+            |page, out| {
+                for p in page.inference_profile_summaries() {
+                    out.push(ProfileSummary {
+                        arn: p.inference_profile_arn().to_string(),
+                        id: p.inference_profile_id().to_string(),
+                        kind: p.r#type().as_str().to_string(),
+                        model_arns: p
+                            .models()
+                            .iter()
+                            .filter_map(|m| m.model_arn().map(str::to_string))
+                            .collect(),
+                    });
+                }
+                page.next_token
+            },
+        )
     }
 
     fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
@@ -259,42 +282,33 @@ impl ControlPlaneApi for ControlPlaneClient {
     }
 
     fn provisioned(&self) -> Result<Vec<ProvisionedSummary>, AwsError> {
-        let mut out = Vec::new();
-        let (mut token, mut pages) = (None, 0);
-        loop {
-            let req = self
-                .client
-                .list_provisioned_model_throughputs()
-                .set_next_token(token.take());
-            self.called(Api::ListProvisionedModelThroughputs);
-            let page = self.rt.block_on(req.send()).map_err(|e| {
-                classify(
-                    &e,
-                    Api::ListProvisionedModelThroughputs,
-                    &self.resource("the provisioned model throughputs"),
-                    &self.settings,
-                )
-            })?;
-            pages += 1;
-            for p in page.provisioned_model_summaries() {
-                out.push(ProvisionedSummary {
-                    arn: p.provisioned_model_arn().to_string(),
-                    name: p.provisioned_model_name().to_string(),
-                    model_arn: p.model_arn().to_string(),
-                    foundation_model_arn: p.foundation_model_arn().to_string(),
-                    model_units: p.model_units(),
-                    status: p.status().as_str().to_string(),
-                    commitment: p.commitment_duration().map(|c| c.as_str().to_string()),
-                    commitment_expires_at: p.commitment_expiration_time().map(time),
-                    created_at: time(p.creation_time()),
-                    last_modified_at: time(p.last_modified_time()),
-                });
-            }
-            token = more(page.next_token(), pages);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            Api::ListProvisionedModelThroughputs,
+            "the provisioned model throughputs",
+            |token| {
+                self.client
+                    .list_provisioned_model_throughputs()
+                    .set_next_token(token)
+                    .send()
+            },
+            |page, out| {
+                for p in page.provisioned_model_summaries() {
+                    out.push(ProvisionedSummary {
+                        arn: p.provisioned_model_arn().to_string(),
+                        name: p.provisioned_model_name().to_string(),
+                        model_arn: p.model_arn().to_string(),
+                        foundation_model_arn: p.foundation_model_arn().to_string(),
+                        model_units: p.model_units(),
+                        status: p.status().as_str().to_string(),
+                        commitment: p.commitment_duration().map(|c| c.as_str().to_string()),
+                        commitment_expires_at: p.commitment_expiration_time().map(time),
+                        created_at: time(p.creation_time()),
+                        last_modified_at: time(p.last_modified_time()),
+                    });
+                }
+                page.next_token
+            },
+        )
     }
 
     fn foundation_models(&self) -> Result<Vec<FoundationModelSummary>, AwsError> {
@@ -330,77 +344,59 @@ impl ControlPlaneApi for ControlPlaneClient {
     }
 
     fn custom_models(&self) -> Result<Vec<CustomModelSummary>, AwsError> {
-        let mut out = Vec::new();
-        let (mut token, mut pages) = (None, 0);
-        loop {
-            let req = self
-                .client
-                .list_custom_models()
-                .set_next_token(token.take());
-            self.called(Api::ListCustomModels);
-            let page = self.rt.block_on(req.send()).map_err(|e| {
-                classify(
-                    &e,
-                    Api::ListCustomModels,
-                    &self.resource("the custom models"),
-                    &self.settings,
-                )
-            })?;
-            pages += 1;
-            for m in page.model_summaries() {
-                out.push(CustomModelSummary {
-                    arn: m.model_arn().to_string(),
-                    name: m.model_name().to_string(),
-                    base_model_arn: m.base_model_arn().to_string(),
-                    created_at: time(m.creation_time()),
-                });
-            }
-            token = more(page.next_token(), pages);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            Api::ListCustomModels,
+            "the custom models",
+            |token| {
+                self.client
+                    .list_custom_models()
+                    .set_next_token(token)
+                    .send()
+            },
+            |page, out| {
+                for m in page.model_summaries() {
+                    out.push(CustomModelSummary {
+                        arn: m.model_arn().to_string(),
+                        name: m.model_name().to_string(),
+                        base_model_arn: m.base_model_arn().to_string(),
+                        created_at: time(m.creation_time()),
+                    });
+                }
+                page.next_token
+            },
+        )
     }
 
     fn customization_jobs(&self) -> Result<Vec<JobSummary>, AwsError> {
-        let mut out = Vec::new();
-        let (mut token, mut pages) = (None, 0);
-        loop {
-            let req = self
-                .client
-                .list_model_customization_jobs()
-                .set_next_token(token.take());
-            self.called(Api::ListModelCustomizationJobs);
-            let page = self.rt.block_on(req.send()).map_err(|e| {
-                classify(
-                    &e,
-                    Api::ListModelCustomizationJobs,
-                    &self.resource("the model customization jobs"),
-                    &self.settings,
-                )
-            })?;
-            pages += 1;
-            for j in page.model_customization_job_summaries() {
-                out.push(JobSummary {
-                    arn: j.job_arn().to_string(),
-                    name: j.job_name().to_string(),
-                    base_model_arn: j.base_model_arn().to_string(),
-                    customization_type: j
-                        .customization_type()
-                        .map(|c| c.as_str().to_string())
-                        .unwrap_or_default(),
-                    status: j.status().as_str().to_string(),
-                    created_at: time(j.creation_time()),
-                    ended_at: j.end_time().map(time),
-                    output_model_arn: j.custom_model_arn().map(str::to_string),
-                    epochs: None,
-                });
-            }
-            token = more(page.next_token(), pages);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            Api::ListModelCustomizationJobs,
+            "the model customization jobs",
+            |token| {
+                self.client
+                    .list_model_customization_jobs()
+                    .set_next_token(token)
+                    .send()
+            },
+            |page, out| {
+                for j in page.model_customization_job_summaries() {
+                    out.push(JobSummary {
+                        arn: j.job_arn().to_string(),
+                        name: j.job_name().to_string(),
+                        base_model_arn: j.base_model_arn().to_string(),
+                        customization_type: j
+                            .customization_type()
+                            .map(|c| c.as_str().to_string())
+                            .unwrap_or_default(),
+                        status: j.status().as_str().to_string(),
+                        created_at: time(j.creation_time()),
+                        ended_at: j.end_time().map(time),
+                        output_model_arn: j.custom_model_arn().map(str::to_string),
+                        epochs: None,
+                    });
+                }
+                page.next_token
+            },
+        )
     }
 
     fn customization_job(&self, arn: &str) -> Result<JobSummary, AwsError> {

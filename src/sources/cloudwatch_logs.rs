@@ -82,11 +82,7 @@ impl<'a, A: LogEventsApi> Tail<'a, A> {
         cx: &SourceContext,
     ) -> Result<Self, SourceError> {
         let key = spec.checkpoint_key();
-        let position = cx
-            .checkpoints(CLOUDWATCH_SOURCE)?
-            .into_iter()
-            .find(|c| c.key == key)
-            .map(|c| i64::try_from(c.position).unwrap_or(i64::MAX));
+        let position = cx.position(CLOUDWATCH_SOURCE, &key)?;
         if let Some(p) = position {
             tracing::info!(source = %spec.name, key = %key, position_ms = p, "Resuming from the checkpoint.");
         }

@@ -140,11 +140,7 @@ impl<'a, A: MetricsApi> Poller<'a, A> {
         cx: &SourceContext,
     ) -> Result<Self, SourceError> {
         let key = spec.checkpoint_key();
-        let position = cx
-            .checkpoints(CLOUDWATCH_METRICS_SOURCE)?
-            .into_iter()
-            .find(|c| c.key == key)
-            .map(|c| i64::try_from(c.position).unwrap_or(i64::MAX));
+        let position = cx.position(CLOUDWATCH_METRICS_SOURCE, &key)?;
         if let Some(p) = position {
             tracing::info!(source = %spec.name, key = %key, position_secs = p, "Resuming from the checkpoint.");
         }

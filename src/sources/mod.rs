@@ -143,6 +143,16 @@ impl SourceContext {
         }
     }
 
+    /// The committed position of one checkpoint (`None`: none yet), for sources that keep a
+    /// single time-like position per key.
+    pub fn position(&self, source: &str, key: &str) -> Result<Option<i64>, SourceError> {
+        let cp = match &self.store_path {
+            Some(p) => Store::open_read_only(p)?.checkpoint(source, key)?,
+            None => None,
+        };
+        Ok(cp.map(|c| i64::try_from(c.position).unwrap_or(i64::MAX)))
+    }
+
     /// Reports success; `newest` is the newest record time seen (unix seconds).
     pub fn success(&self, newest: Option<i64>) {
         let now = self.clock.now();

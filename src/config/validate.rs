@@ -56,20 +56,7 @@ impl Config {
     fn check_discovery(&self, out: &mut Vec<Problem>) {
         let d = &self.discovery;
         let at = |key: &str| format!("discovery.{key}");
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, region) in d.regions.iter().enumerate() {
-            if !is_region(region) {
-                out.push(Problem::new(
-                    format!("discovery.regions[{i}]"),
-                    format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
-                ));
-            } else if let Some(first) = seen.insert(region, i) {
-                out.push(Problem::new(
-                    format!("discovery.regions[{i}]"),
-                    format!("`{region}` is already listed as regions[{first}]; remove one"),
-                ));
-            }
-        }
+        check_region_list("discovery", &d.regions, out);
         check_aws_access(
             &at,
             &d.assume_role_arn,
@@ -90,20 +77,7 @@ impl Config {
     fn check_control_plane(&self, out: &mut Vec<Problem>) {
         let c = &self.control_plane;
         let at = |key: &str| format!("control_plane.{key}");
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, region) in c.regions.iter().enumerate() {
-            if !is_region(region) {
-                out.push(Problem::new(
-                    format!("control_plane.regions[{i}]"),
-                    format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
-                ));
-            } else if let Some(first) = seen.insert(region, i) {
-                out.push(Problem::new(
-                    format!("control_plane.regions[{i}]"),
-                    format!("`{region}` is already listed as regions[{first}]; remove one"),
-                ));
-            }
-        }
+        check_region_list("control_plane", &c.regions, out);
         if !(60..=86_400).contains(&c.refresh_interval_secs) {
             out.push(Problem::new(
                 at("refresh_interval_secs"),
@@ -663,6 +637,24 @@ fn check_aws(
     check_aws_access(at, assume_role_arn, external_id, endpoint_url, out);
     if let Err(why) = crate::sources::aws::StartFrom::parse(start_from) {
         out.push(Problem::new(at("start_from"), why));
+    }
+}
+
+/// `SECTION.regions`: each an AWS region, none listed twice.
+fn check_region_list(section: &str, regions: &[String], out: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, region) in regions.iter().enumerate() {
+        if !is_region(region) {
+            out.push(Problem::new(
+                format!("{section}.regions[{i}]"),
+                format!("`{region}` is not an AWS region; write e.g. \"us-east-1\""),
+            ));
+        } else if let Some(first) = seen.insert(region, i) {
+            out.push(Problem::new(
+                format!("{section}.regions[{i}]"),
+                format!("`{region}` is already listed as regions[{first}]; remove one"),
+            ));
+        }
     }
 }
 

@@ -252,9 +252,9 @@ impl Drop for Daemon {
     }
 }
 
-/// The environment of every daemon: static test credentials, empty profile files, no
-/// instance metadata, and a default endpoint on loopback.
-fn aws_env(cmd: &mut Command, credentials: bool) {
+/// The environment of every daemon: static test credentials (`access_key` / `testing`, or
+/// none), empty profile files, no instance metadata, and a default endpoint on loopback.
+pub(crate) fn aws_env(cmd: &mut Command, access_key: Option<&str>) {
     for v in [
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
@@ -265,6 +265,7 @@ fn aws_env(cmd: &mut Command, credentials: bool) {
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
         "AWS_ENDPOINT_URL_STS",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -281,8 +282,8 @@ fn aws_env(cmd: &mut Command, credentials: bool) {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", &empty)
         .env("AWS_SHARED_CREDENTIALS_FILE", &empty);
-    if credentials {
-        cmd.env("AWS_ACCESS_KEY_ID", "testing")
+    if let Some(key) = access_key {
+        cmd.env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", "testing");
     }
 }
@@ -292,7 +293,7 @@ pub(crate) fn start(config: &Path, credentials: bool) -> Daemon {
     cmd.args(["run", "--config", config.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    aws_env(&mut cmd, credentials);
+    aws_env(&mut cmd, credentials.then_some("testing"));
     let mut child = cmd.spawn().unwrap();
     let err = child.stderr.take().unwrap();
     let stderr = Arc::new(Mutex::new(String::new()));
@@ -726,7 +727,7 @@ fn ingest_s3(db: &Path, args: &[&str]) -> serde_json::Value {
     let mut cmd = bin();
     cmd.args(["ingest", "--db", db.to_str().unwrap(), "--format", "json"])
         .args(args);
-    aws_env(&mut cmd, true);
+    aws_env(&mut cmd, Some("testing"));
     let o = cmd.output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_str(&stdout(&o)).unwrap()

@@ -180,29 +180,7 @@ fn start(config: &Path, access_key: &str) -> Daemon {
     cmd.args(["run", "--config", config.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for v in [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_ENDPOINT_URL_CLOUDWATCH",
-    ] {
-        cmd.env_remove(v);
-    }
-    let empty = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aws-empty-profile-cwm");
-    if !empty.exists() {
-        std::fs::write(&empty, "").unwrap();
-    }
-    // A client that ignored endpoint_url would go here, which refuses connections.
-    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_ACCESS_KEY_ID", access_key)
-        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    crate::aws::aws_env(&mut cmd, Some(access_key));
     let mut child = cmd.spawn().unwrap();
     let out = child.stdout.take().unwrap();
     let err = child.stderr.take().unwrap();

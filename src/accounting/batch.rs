@@ -5,6 +5,7 @@ use crate::money::Usd;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock};
 
 /// Everything that identifies a rollup row except the meter.
 ///
@@ -48,9 +49,18 @@ pub struct MeterKey {
     /// Detail that the price depends on (`1024x1024/premium` for images), else empty.
     pub detail: String,
     /// Id of the price entry behind the cost, or empty when unpriced or informational.
-    pub price_entry: String,
-    /// Version of the price table the entry came from (empty when no entry).
-    pub pricing_version: String,
+    /// Shared with the price table's own copy: a cell costs no allocation for it, and keys
+    /// from the same entry compare by pointer before comparing text.
+    pub price_entry: Arc<str>,
+    /// Version of the price table the entry came from (empty when no entry); shared likewise.
+    pub pricing_version: Arc<str>,
+}
+
+/// The empty price entry and table version (unpriced and informational cells): one shared
+/// value, so that empty keys also compare by pointer.
+pub fn no_entry() -> &'static Arc<str> {
+    static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+    &EMPTY
 }
 
 /// A borrowed view of [`Dims`] (same fields, same order): it hashes and compares exactly like
@@ -164,17 +174,36 @@ impl PartialEq for dyn DimsKey + '_ {
 impl Eq for dyn DimsKey + '_ {}
 
 /// A borrowed view of [`MeterKey`] (same fields, same order, same hash and equality).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct MeterRef<'a> {
     /// See [`MeterKey::meter`].
     pub meter: &'static str,
     /// See [`MeterKey::detail`].
     pub detail: &'a str,
     /// See [`MeterKey::price_entry`].
-    pub price_entry: &'a str,
+    pub price_entry: &'a Arc<str>,
     /// See [`MeterKey::pricing_version`].
-    pub pricing_version: &'a str,
+    pub pricing_version: &'a Arc<str>,
 }
+
+/// Equal text, deciding from the lengths or the addresses when they settle it (meter names are
+/// the same literals, details are mostly empty) before comparing bytes.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
+/// Equal exactly when the owned keys are equal; the shared names compare by pointer first
+/// (`Arc`'s equality does), so a cell lookup seldom compares text at all.
+impl PartialEq for MeterRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same_text(self.meter, other.meter)
+            && same_text(self.detail, other.detail)
+            && self.price_entry == other.price_entry
+            && self.pricing_version == other.pricing_version
+    }
+}
+
+impl Eq for MeterRef<'_> {}
 
 impl MeterKey {
     /// The borrowed view.
@@ -194,8 +223,8 @@ impl MeterRef<'_> {
         MeterKey {
             meter: self.meter,
             detail: self.detail.to_owned(),
-            price_entry: self.price_entry.to_owned(),
-            pricing_version: self.pricing_version.to_owned(),
+            price_entry: Arc::clone(self.price_entry),
+            pricing_version: Arc::clone(self.pricing_version),
         }
     }
 }
@@ -441,14 +470,28 @@ mod tests {
         add_to_cell(
             cells,
             MeterRef {
-                price_entry: "e2",
+                price_entry: &"e2".into(),
                 ..m.as_ref()
+            },
+            one.clone(),
+        );
+        // The same names in other allocations (a store row, another table load) find the
+        // same cell: pointer equality is only a shortcut.
+        let (e1, v1): (Arc<str>, Arc<str>) = ("e1".into(), "v1".into());
+        let static_meter: &'static str = String::from("input_tokens").leak();
+        add_to_cell(
+            cells,
+            MeterRef {
+                meter: static_meter,
+                detail: &String::new(),
+                price_entry: &e1,
+                pricing_version: &v1,
             },
             one.clone(),
         );
         b.add(&d, m.clone(), one);
         assert_eq!(b.rollups.len(), 1);
-        assert_eq!(b.rollups[&d][&m].quantity, 3);
+        assert_eq!(b.rollups[&d][&m].quantity, 4);
         assert_eq!(b.rollups[&d].len(), 2);
     }
 }

@@ -4,7 +4,9 @@
 //! count × USD per image. Each cell names the price entry and table version that produced it.
 //! A meter the entry has no price for, or a model with no entry, is booked with no cost and
 //! no entry id: that is "unpriced", shown in reports and metrics, never a silent $0.
-use super::batch::{Amount, Batch, Cells, DimsKey, DimsRef, MeterKey, MeterRef, add_to_cell};
+use super::batch::{
+    Amount, Batch, Cells, DimsKey, DimsRef, MeterKey, MeterRef, add_to_cell, no_entry,
+};
 use crate::money::Usd;
 use crate::normalize::{CountSource, UsageEvent};
 use crate::pricing::{ContextBand, PriceBook, PriceEntry, PriceQuery, TokenMeter};
@@ -213,8 +215,8 @@ impl<'a> Ledger<'a> {
         };
         LABELS.set(labels);
         let (entry_id, version) = match entry {
-            Some(e) => (e.id(), self.book.version()),
-            None => ("", ""),
+            Some(e) => (e.id_shared(), self.book.version_shared()),
+            None => (no_entry(), no_entry()),
         };
 
         let tokens = [
@@ -231,7 +233,7 @@ impl<'a> Ledger<'a> {
             let price = entry.and_then(|e| e.token_usd_per_1m(m));
             let (key_entry, key_version, cost) = match price {
                 Some(p) => (entry_id, version, Some(cost_of(qty, p, 1_000_000))),
-                None => ("", "", None),
+                None => (no_entry(), no_entry(), None),
             };
             add(
                 cells,
@@ -255,8 +257,8 @@ impl<'a> Ledger<'a> {
                     MeterKey {
                         meter: "images",
                         detail: p.band,
-                        price_entry: entry_id.to_owned(),
-                        pricing_version: version.to_owned(),
+                        price_entry: entry_id.clone(),
+                        pricing_version: version.clone(),
                     },
                     Amount {
                         quantity: u64::from(img.count),
@@ -267,8 +269,8 @@ impl<'a> Ledger<'a> {
                     MeterKey {
                         meter: "images",
                         detail: image_detail(img.width, img.height, img.quality.as_str()),
-                        price_entry: String::new(),
-                        pricing_version: String::new(),
+                        price_entry: no_entry().clone(),
+                        pricing_version: no_entry().clone(),
                     },
                     Amount {
                         quantity: u64::from(img.count),
@@ -305,8 +307,8 @@ fn info(cells: &mut Cells, meter: &'static str, qty: u64) {
         MeterRef {
             meter,
             detail: "",
-            price_entry: "",
-            pricing_version: "",
+            price_entry: no_entry(),
+            pricing_version: no_entry(),
         },
         Amount {
             quantity: qty,

@@ -4,7 +4,7 @@
 //! recomputed with the same rule as ingest ([`super::Ledger`]). The long-context band is kept
 //! as it was decided at ingest (it depended on the request's size, which rollups no longer
 //! hold) unless the new table has no long-context entry for the key.
-use super::batch::{Amount, Batch, Dims, INFO_METERS, MeterKey};
+use super::batch::{Amount, Batch, Dims, INFO_METERS, MeterKey, no_entry};
 use super::ledger::{cost_of, image_detail};
 use crate::money::Usd;
 use crate::normalize::{ImageQuality, Scope, ServiceTier};
@@ -77,8 +77,8 @@ pub fn reprice_cell(book: &PriceBook, cell: &StoredCell<'_>, out: &mut Batch) ->
                 MeterKey {
                     meter,
                     detail: cell.detail.to_string(),
-                    price_entry: cell.price_entry.to_string(),
-                    pricing_version: cell.pricing_version.to_string(),
+                    price_entry: cell.price_entry.into(),
+                    pricing_version: cell.pricing_version.into(),
                 },
                 Amount {
                     quantity: cell.quantity,
@@ -152,10 +152,10 @@ pub fn reprice_cell(book: &PriceBook, cell: &StoredCell<'_>, out: &mut Batch) ->
         (String::new(), price)
     };
     let (price_entry, version) = match (price, entry) {
-        (Some(_), Some(e)) => (e.id().to_string(), book.version().to_string()),
-        _ => (String::new(), String::new()),
+        (Some(_), Some(e)) => (e.id_shared().clone(), book.version_shared().clone()),
+        _ => (no_entry().clone(), no_entry().clone()),
     };
-    let changed = price != cell.cost || price_entry != cell.price_entry || dims != *cell.dims;
+    let changed = price != cell.cost || *price_entry != *cell.price_entry || dims != *cell.dims;
     out.add(
         &dims,
         MeterKey {

@@ -279,7 +279,7 @@ pub(crate) fn cross_entry_problems(entries: &[PriceEntry]) -> Vec<CheckProblem> 
 
     let mut by_id: HashMap<&str, &PriceEntry> = HashMap::new();
     for e in entries {
-        if let Some(first) = by_id.get(e.id.as_str()) {
+        if let Some(first) = by_id.get(&*e.id) {
             problems.push(
                 CheckProblem::error(
                     &e.file,
@@ -414,7 +414,7 @@ pub(crate) fn report(book: &PriceBook) -> CheckReport {
         *by_conf.entry(e.confidence.as_str()).or_insert(0) += 1;
     }
     CheckReport {
-        version: book.version.clone(),
+        version: book.version.to_string(),
         description: book.description.clone(),
         files: book.files,
         entries: book.entries.len(),

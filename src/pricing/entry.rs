@@ -241,7 +241,8 @@ impl ImageBand {
 /// tier and context band, effective over a half-open UTC date range.
 #[derive(Debug, Clone)]
 pub struct PriceEntry {
-    pub(crate) id: String,
+    /// Shared with every rollup key the entry prices (see [`crate::accounting::MeterKey`]).
+    pub(crate) id: std::sync::Arc<str>,
     pub(crate) file: String,
     pub(crate) line: Option<usize>,
     pub(crate) models: Vec<String>,
@@ -274,6 +275,10 @@ pub(crate) fn day_start(d: NaiveDate) -> i64 {
 impl PriceEntry {
     /// The entry's unique id.
     pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The id as the shared value rollup keys hold.
+    pub fn id_shared(&self) -> &std::sync::Arc<str> {
         &self.id
     }
     /// The file the entry came from (`pricing/anthropic.toml`).

@@ -1181,7 +1181,7 @@ fn build_entry(
 
     problems.extend(warnings);
     Some(PriceEntry {
-        id: raw.id,
+        id: raw.id.into(),
         file: f.display.clone(),
         line: ctx.loc.entry_line(n),
         models: raw.models,

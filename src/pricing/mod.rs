@@ -158,7 +158,8 @@ tracked_files!(
 /// The loaded table.
 #[derive(Debug, Clone)]
 pub struct PriceBook {
-    pub(crate) version: String,
+    /// Shared with every rollup key the table prices.
+    pub(crate) version: std::sync::Arc<str>,
     pub(crate) description: String,
     pub(crate) region_groups: BTreeMap<String, Vec<String>>,
     pub(crate) entries: Vec<PriceEntry>,
@@ -266,10 +267,10 @@ impl PriceBook {
             .entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.id.clone(), i as u32))
+            .map(|(i, e)| (e.id.to_string(), i as u32))
             .collect();
         let mut book = PriceBook {
-            version: loaded.version,
+            version: loaded.version.into(),
             description: loaded.description,
             region_groups: loaded.region_groups,
             entries: loaded.entries,
@@ -285,6 +286,11 @@ impl PriceBook {
 
     /// The table version string.
     pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The version as the shared value rollup keys hold.
+    pub fn version_shared(&self) -> &std::sync::Arc<str> {
         &self.version
     }
 

@@ -15,7 +15,7 @@
 //! price), and two runs that tick differently book identical sums.
 #![deny(clippy::float_arithmetic)]
 
-use crate::accounting::{Amount, Dims, MeterKey, hour_of};
+use crate::accounting::{Amount, Dims, MeterKey, hour_of, no_entry};
 use crate::inventory::{Commitment, CustomModel, CustomizationJob, ProvisionedThroughput};
 use crate::money::Usd;
 use crate::pipeline::PricedUsage;
@@ -193,9 +193,13 @@ pub fn accrue_provisioned(
                 let per_hour = Decimal::from(units) * r;
                 let cost =
                     cumulative(per_hour, b - hour, 3600) - cumulative(per_hour, a - hour, 3600);
-                (e.id().to_string(), book.version().to_string(), Some(cost))
+                (
+                    e.id_shared().clone(),
+                    book.version_shared().clone(),
+                    Some(cost),
+                )
             }
-            _ => (String::new(), String::new(), None),
+            _ => (no_entry().clone(), no_entry().clone(), None),
         };
         if units > 0 {
             acc.add(
@@ -257,11 +261,11 @@ pub fn accrue_storage(m: &CustomModel, book: &PriceBook, from: i64, to: i64) -> 
         let price = entry.and_then(|e| e.custom_model_storage_usd_per_month());
         let (price_entry, version, cost) = match (entry, price) {
             (Some(e), Some(p)) => (
-                e.id().to_string(),
-                book.version().to_string(),
+                e.id_shared().clone(),
+                book.version_shared().clone(),
                 Some(cumulative(p, b - month, len) - cumulative(p, a - month, len)),
             ),
-            _ => (String::new(), String::new(), None),
+            _ => (no_entry().clone(), no_entry().clone(), None),
         };
         acc.add(
             dims(
@@ -304,11 +308,11 @@ pub fn training_cost(job: &CustomizationJob, book: &PriceBook) -> Option<PricedU
     let price = entry.and_then(|e| e.training_usd_per_1m_tokens());
     let (price_entry, version, cost) = match (entry, price, tokens) {
         (Some(e), Some(p), Some(q)) => (
-            e.id().to_string(),
-            book.version().to_string(),
+            e.id_shared().clone(),
+            book.version_shared().clone(),
             Some((Decimal::from(q) * p / Decimal::from(1_000_000u32)).normalize()),
         ),
-        _ => (String::new(), String::new(), None),
+        _ => (no_entry().clone(), no_entry().clone(), None),
     };
     Some(PricedUsage {
         dims: dims(
@@ -374,16 +378,16 @@ pub fn reprice_stream(
             if e.id() == price_entry
                 && cost.is_some_and(|old| (old - c).abs() < Decimal::new(1, 9)) =>
         {
-            (e.id().to_string(), book.version().to_string(), cost)
+            (e.id_shared().clone(), book.version_shared().clone(), cost)
         }
         Some((e, c)) => (
-            e.id().to_string(),
-            book.version().to_string(),
+            e.id_shared().clone(),
+            book.version_shared().clone(),
             Some(c.normalize()),
         ),
-        None => (String::new(), String::new(), None),
+        None => (no_entry().clone(), no_entry().clone(), None),
     };
-    let changed = entry != price_entry || new_cost != cost;
+    let changed = *entry != *price_entry || new_cost != cost;
     Some((
         MeterKey {
             meter,

@@ -83,7 +83,7 @@ fn rows(v: &[PricedUsage]) -> Vec<(i64, String, String, u64, Option<Usd>)> {
             (
                 p.dims.hour,
                 p.meter.detail.clone(),
-                p.meter.price_entry.clone(),
+                p.meter.price_entry.to_string(),
                 p.amount.quantity,
                 p.amount.cost.map(|c| c.normalize()),
             )
@@ -254,7 +254,7 @@ fn a_rate_missing_from_the_table_is_unpriced_never_zero() {
     let v = accrue_provisioned(&titan, &[], &embedded, 0, t("2026-03-02T11:00:00Z"));
     assert_eq!(v[0].amount.cost, Some(d("18.4")));
     assert_eq!(
-        v[0].meter.price_entry,
+        &*v[0].meter.price_entry,
         "amazon.titan-text-express/provisioned/2023-11-29"
     );
 }

@@ -149,16 +149,8 @@ mod tests {
         let key = MeterKey {
             meter,
             detail: String::new(),
-            price_entry: if cost.is_some() {
-                "e1".into()
-            } else {
-                String::new()
-            },
-            pricing_version: if cost.is_some() {
-                "v1".into()
-            } else {
-                String::new()
-            },
+            price_entry: if cost.is_some() { "e1" } else { "" }.into(),
+            pricing_version: if cost.is_some() { "v1" } else { "" }.into(),
         };
         batch.cells(d).entry(key).or_default().add(&Amount {
             quantity: q,

@@ -31,7 +31,7 @@ fn priced(meter: &'static str) -> MeterKey {
     MeterKey {
         meter,
         detail: String::new(),
-        price_entry: format!("test/{meter}"),
+        price_entry: format!("test/{meter}").into(),
         pricing_version: "2026-01".into(),
     }
 }
@@ -40,8 +40,8 @@ fn unpriced(meter: &'static str) -> MeterKey {
     MeterKey {
         meter,
         detail: String::new(),
-        price_entry: String::new(),
-        pricing_version: String::new(),
+        price_entry: "".into(),
+        pricing_version: "".into(),
     }
 }
 
@@ -125,7 +125,7 @@ fn a_committed_batch_reads_back_as_rows_checkpoints_seen_ids_and_counters() {
     assert_eq!(rows[0].dims, d);
     assert_eq!(rows[0].price_entry, "test/input_tokens");
     assert_eq!(rows[0].pricing_version, "2026-01");
-    assert_eq!(rows[3].price_entry, image.price_entry);
+    assert_eq!(rows[3].price_entry, *image.price_entry);
 
     assert_eq!(store.checkpoints("file").unwrap(), batch.checkpoints);
     assert_eq!(store.load_seen(H0).unwrap(), batch.seen);

@@ -28,8 +28,8 @@ fn key(meter: &'static str, entry: &str) -> MeterKey {
     MeterKey {
         meter,
         detail: String::new(),
-        price_entry: entry.to_string(),
-        pricing_version: if entry.is_empty() { "" } else { "v1" }.to_string(),
+        price_entry: entry.into(),
+        pricing_version: if entry.is_empty() { "" } else { "v1" }.into(),
     }
 }
 

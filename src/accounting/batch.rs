@@ -483,7 +483,7 @@ mod tests {
             cells,
             MeterRef {
                 meter: static_meter,
-                detail: &String::new(),
+                detail: &static_meter[..0],
                 price_entry: &e1,
                 pricing_version: &v1,
             },

@@ -114,6 +114,12 @@ pub enum Command {
         /// Hide the progress bar even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Records per commit. Each commit writes the rollups, checkpoints and seen ids in
+        /// one transaction; a run killed mid-way re-reads at most this many records. Larger
+        /// batches write fewer rollup rows per record.
+        #[arg(long, default_value_t = crate::ingest::DEFAULT_COMMIT_RECORDS as u64,
+              value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        commit_records: u64,
         /// s3:// sources only: read the hours from this one (a UTC date YYYY-MM-DD or an
         /// RFC 3339 time).
         #[arg(long)]
@@ -376,6 +382,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             tag_keys,
             format,
             no_progress,
+            commit_records,
             from,
             to,
             region,
@@ -448,6 +455,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             let ledger = Ledger::new(&book, config);
             let opts = IngestOptions {
                 progress: !no_progress && std::io::stderr().is_terminal(),
+                batch_records: commit_records as usize,
                 ..IngestOptions::default()
             };
             let (summary, _) = Ingest::new(store, ledger, opts)?.run_all(&local, &buckets)?;

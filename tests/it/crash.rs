@@ -55,11 +55,15 @@ fn an_ingest_killed_midway_and_rerun_counts_exactly_what_a_clean_run_counts() {
     let crash = dir.path().join("crash.db");
     let mut kills = 0;
     for threshold in [3_000, 21_000, 40_000] {
+        // Commits every 1,000 records, so kills also land after commits that end inside a
+        // file (the resumed run must start from such a checkpoint's position).
         let mut child = bin()
             .args([
                 "ingest",
                 "--db",
                 crash.to_str().unwrap(),
+                "--commit-records",
+                "1000",
                 "--format",
                 "json",
                 logs.to_str().unwrap(),

@@ -185,10 +185,9 @@ impl<'a> Ledger<'a> {
                 if out.len() > start + 1 {
                     out.push(b',');
                 }
-                // Writing a &str into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, k);
+                json_string(out, k);
                 out.push(b':');
-                let _ = serde_json::to_writer(&mut *out, v);
+                json_string(out, v);
             }
         }
         out.push(b'}');
@@ -317,6 +316,19 @@ fn info(cells: &mut Cells, meter: &'static str, qty: u64) {
     );
 }
 
+/// Appends `s` as a JSON string, exactly as serde_json writes it: most tag keys and values
+/// need no escaping and are copied as they are.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
 /// Reused buffers for the two composed labels of an event's dimensions (principal, tags).
 #[derive(Default)]
 struct Labels {
@@ -339,6 +351,24 @@ pub fn image_detail(width: Option<u32>, height: Option<u32>, quality: &str) -> S
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn tag_strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "team",
+            "é ü 😀",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1}",
+            "\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
 
     #[test]
     fn cost_per_million_equals_the_exact_quotient() {

@@ -42,6 +42,95 @@ fn has(f: &Finder<'_>, hay: &str) -> bool {
     f.find(hay.as_bytes()).is_some()
 }
 
+/// What the structural scan of a body (`fastwire`) saw among its string tokens, as
+/// [`token_hint`] bits; it lets [`Bodies`] skip the `memmem` passes.
+///
+/// The passes only decide whether the summary parse is worth doing, and the summary only
+/// acts on exact (decoded) keys and values. A bit is set whenever such a token is written
+/// plainly; a string with escapes that could decode to one sets [`hint::UNSURE`], and then
+/// the passes run as before. So the answers are the same with or without hints.
+pub(crate) mod hint {
+    /// `INTERVENED`, `guardrail_intervened`.
+    pub(crate) const GUARDRAIL: u16 = 1;
+    /// `serviceTier`, `performanceConfig`.
+    pub(crate) const TIER: u16 = 2;
+    /// `cache_creation`, `cacheDetails` (the TTL split).
+    pub(crate) const SPLIT: u16 = 4;
+    /// The four cache-count keys.
+    pub(crate) const CACHE: u16 = 8;
+    /// A string with escapes that could decode to any of the above.
+    pub(crate) const UNSURE: u16 = 0x8000;
+}
+
+/// The longest token [`token_hint`] looks for, in bytes.
+const LONGEST_TOKEN: usize = "cache_creation_input_tokens".len();
+
+/// Token lengths worth comparing (bit `n` set: some token is `n` bytes long).
+const TOKEN_LENGTHS: u32 = (1 << 10)
+    | (1 << 11)
+    | (1 << 12)
+    | (1 << 14)
+    | (1 << 17)
+    | (1 << 20)
+    | (1 << 21)
+    | (1 << 23)
+    | (1 << 27);
+
+/// The [`hint`] bits of one string token of a body: `raw` is its text between the quotes,
+/// `escaped` whether it holds a backslash escape.
+#[inline]
+pub(crate) fn token_hint(raw: &[u8], escaped: bool) -> u16 {
+    let len = raw.len();
+    if escaped {
+        return if could_spell_a_token(raw) {
+            hint::UNSURE
+        } else {
+            0
+        };
+    }
+    if len > LONGEST_TOKEN || TOKEN_LENGTHS & (1 << len) == 0 {
+        return 0;
+    }
+    match raw {
+        b"INTERVENED" | b"guardrail_intervened" => hint::GUARDRAIL,
+        b"serviceTier" | b"performanceConfig" => hint::TIER,
+        b"cache_creation" | b"cacheDetails" => hint::SPLIT,
+        b"cache_read_input_tokens"
+        | b"cache_creation_input_tokens"
+        | b"cacheReadInputTokens"
+        | b"cacheWriteInputTokens" => hint::CACHE,
+        _ => 0,
+    }
+}
+
+/// Whether an escaped string could decode to one of [`token_hint`]'s tokens. They are all
+/// ASCII letters and `_`: only a `\uXXXX` escape can produce one of those (`\n`, `\"` and
+/// the other short escapes cannot), and every other byte must already be one. Each character
+/// takes at most six bytes escaped.
+fn could_spell_a_token(raw: &[u8]) -> bool {
+    if raw.len() > 6 * LONGEST_TOKEN {
+        return false;
+    }
+    let mut i = 0;
+    while let Some(&c) = raw.get(i) {
+        match c {
+            b'\\' if raw.get(i + 1) == Some(&b'u') => i += 6,
+            c if c.is_ascii_alphanumeric() || c == b'_' => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Whether `text` may hold one of the tokens of `bit`: from the hints when they are sure,
+/// else by searching for them.
+fn may_hold(hints: Option<u16>, bit: u16, text: &str, finders: &[&Finder<'_>]) -> bool {
+    match hints {
+        Some(h) if h & hint::UNSURE == 0 => h & bit != 0,
+        _ => finders.iter().any(|f| has(f, text)),
+    }
+}
+
 /// Token counts read from a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct BodyTokens {
@@ -70,6 +159,8 @@ pub(crate) struct CacheSplit {
 pub(crate) struct Bodies<'a> {
     input: Option<&'a str>,
     output: Option<&'a str>,
+    /// [`hint`] bits of the request and response bodies, when a scan gave them.
+    hints: [Option<u16>; 2],
     summary: Option<OutSummary>,
 }
 
@@ -79,8 +170,15 @@ impl<'a> Bodies<'a> {
         Bodies {
             input,
             output,
+            hints: [None, None],
             summary: None,
         }
+    }
+
+    /// Adds the [`hint`] bits a scan found in the request and response bodies.
+    pub(crate) fn with_hints(mut self, input: u16, output: u16) -> Self {
+        self.hints = [Some(input), Some(output)];
+        self
     }
 
     /// The raw request body.
@@ -106,7 +204,12 @@ impl<'a> Bodies<'a> {
         let Some(out) = self.output else {
             return false;
         };
-        if !has(&INTERVENED, out) && !has(&GUARDRAIL_STOP, out) {
+        if !may_hold(
+            self.hints[1],
+            hint::GUARDRAIL,
+            out,
+            &[&INTERVENED, &GUARDRAIL_STOP],
+        ) {
             return false;
         }
         self.summary().guardrail
@@ -128,17 +231,20 @@ impl<'a> Bodies<'a> {
     /// a record whose envelope is sound.
     pub(crate) fn cache_counts(&mut self) -> Option<(u64, u64)> {
         let out = self.output?;
-        if !has(&CACHE_KEY, out) {
-            return None;
-        }
-        let mentioned = [
-            &*CACHE_READ_ANTHROPIC,
-            &*CACHE_WRITE_ANTHROPIC,
-            &*CACHE_READ_CONVERSE,
-            &*CACHE_WRITE_CONVERSE,
-        ]
-        .iter()
-        .any(|f| has(f, out));
+        let mentioned = match self.hints[1] {
+            Some(h) if h & hint::UNSURE == 0 => h & hint::CACHE != 0,
+            _ => {
+                has(&CACHE_KEY, out)
+                    && [
+                        &*CACHE_READ_ANTHROPIC,
+                        &*CACHE_WRITE_ANTHROPIC,
+                        &*CACHE_READ_CONVERSE,
+                        &*CACHE_WRITE_CONVERSE,
+                    ]
+                    .iter()
+                    .any(|f| has(f, out))
+            }
+        };
         if !mentioned {
             return None;
         }
@@ -159,7 +265,14 @@ impl<'a> Bodies<'a> {
             };
         }
         let from_body = match self.output {
-            Some(out) if has(&CACHE_CREATION, out) || has(&CACHE_DETAILS, out) => {
+            Some(out)
+                if may_hold(
+                    self.hints[1],
+                    hint::SPLIT,
+                    out,
+                    &[&CACHE_CREATION, &CACHE_DETAILS],
+                ) =>
+            {
                 self.summary().split
             }
             _ => None,
@@ -184,14 +297,15 @@ impl<'a> Bodies<'a> {
     /// The service tier: from the response (`serviceTier`, `performanceConfig`), else from the
     /// request, else standard. Each body is parsed only after a substring hit.
     pub(crate) fn service_tier(&mut self) -> ServiceTier {
+        let tier_keys: [&Finder<'_>; 2] = [&SERVICE_TIER, &PERFORMANCE_CONFIG];
         if let Some(out) = self.output
-            && (has(&SERVICE_TIER, out) || has(&PERFORMANCE_CONFIG, out))
+            && may_hold(self.hints[1], hint::TIER, out, &tier_keys)
             && let Some(t) = self.summary().tier
         {
             return t;
         }
         if let Some(inp) = self.input
-            && (has(&SERVICE_TIER, inp) || has(&PERFORMANCE_CONFIG, inp))
+            && may_hold(self.hints[0], hint::TIER, inp, &tier_keys)
             && let Ok(JObj::Val(r)) = serde_json::from_str::<JObj<TierFields<'_>>>(inp)
             && let Some(t) = r.tier()
         {

@@ -12,18 +12,26 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::body::token_hint;
 use super::wire::{Identity, Input, JNum, JObj, JStr, JTags, Output, Record};
 
 /// Deeper nesting is left to serde_json (whose limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// The record, or `None` to fall back to serde_json.
-pub(crate) fn parse(text: &str) -> Option<Record<'_>> {
+/// The record and the [`token_hint`] bits of its request and response bodies, or `None` to
+/// fall back to serde_json.
+pub(crate) fn parse(text: &str) -> Option<(Record<'_>, [u16; 2])> {
     let b = text.as_bytes();
-    let mut s = Scan { t: text, b, i: 0 };
+    let mut s = Scan {
+        t: text,
+        b,
+        i: 0,
+        hints: 0,
+        body_hints: [0; 2],
+    };
     let rec = s.record()?;
     s.ws();
-    (s.i == b.len()).then_some(rec)
+    (s.i == b.len()).then_some((rec, s.body_hints))
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -60,6 +68,10 @@ struct Scan<'a> {
     t: &'a str,
     b: &'a [u8],
     i: usize,
+    /// [`token_hint`] bits of the strings read since the current body began.
+    hints: u16,
+    /// The hints of the request and response bodies.
+    body_hints: [u16; 2],
 }
 
 impl<'a> Scan<'a> {
@@ -92,6 +104,7 @@ impl<'a> Scan<'a> {
             match self.b[at] {
                 b'"' => {
                     self.i = at + 1;
+                    self.hints |= token_hint(&self.b[start..at], escaped);
                     return Some((self.t.get(start..at)?, escaped));
                 }
                 b'\\' => {}
@@ -290,9 +303,11 @@ impl<'a> Scan<'a> {
         serde_json::from_str(self.span(depth)?).ok()
     }
 
-    /// A body: its raw text, `null` reading as absent.
-    fn body(&mut self, depth: u32) -> Option<Option<&'a str>> {
+    /// A body: its raw text, `null` reading as absent; its hints go to `body_hints[which]`.
+    fn body(&mut self, depth: u32, which: usize) -> Option<Option<&'a str>> {
+        self.hints = 0;
         let span = self.span(depth)?;
+        self.body_hints[which] = self.hints;
         Some((span != "null").then_some(span))
     }
 
@@ -360,7 +375,7 @@ impl<'a> Scan<'a> {
             }
             seen |= 1 << bit;
             match bit {
-                0 => v.body = s.body(d)?,
+                0 => v.body = s.body(d, 0)?,
                 1 => v.s3_path = s.jstr(d)?,
                 2 => v.input_tokens = s.jnum(d)?,
                 3 => v.cache_read_tokens = s.jnum(d)?,
@@ -390,7 +405,7 @@ impl<'a> Scan<'a> {
             }
             seen |= 1 << bit;
             match bit {
-                0 => v.body = s.body(d)?,
+                0 => v.body = s.body(d, 1)?,
                 1 => v.s3_path = s.jstr(d)?,
                 _ => v.output_tokens = s.jnum(d)?,
             }
@@ -410,7 +425,7 @@ mod tests {
     /// The fast reader and serde agree on every record the fast reader accepts.
     fn same(text: &str) -> bool {
         let serde: Result<Record<'_>, _> = serde_json::from_str(text);
-        match parse(text) {
+        match parse(text).map(|(rec, _)| rec) {
             Some(fast) => {
                 let serde = serde.expect("fast reader accepted what serde rejects");
                 assert_eq!(format!("{fast:?}"), format!("{serde:?}"), "{text}");

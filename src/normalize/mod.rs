@@ -137,6 +137,12 @@ impl std::error::Error for Rejection {}
 /// response body's usage blocks; otherwise (no guardrail block) from a tokenizer estimate of
 /// the inline body text; otherwise they are zero with [`CountSource::None`].
 pub fn parse_record(bytes: &[u8]) -> Result<UsageEvent, Rejection> {
+    parse_with(bytes, true)
+}
+
+/// [`parse_record`]; `use_hints: false` ignores the body hints of the fast reader (the tests
+/// check that the answer is the same either way).
+fn parse_with(bytes: &[u8], use_hints: bool) -> Result<UsageEvent, Rejection> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(reject(RejectReason::MalformedJson, "not a JSON object"));
     }
@@ -146,9 +152,12 @@ pub fn parse_record(bytes: &[u8]) -> Result<UsageEvent, Rejection> {
         .map_err(|_| reject(RejectReason::MalformedJson, "not valid UTF-8"))?;
     // The fast reader takes well-formed compact records; anything else (and every malformed
     // record) goes through serde_json, which names the rejection.
-    let rec: Record<'_> = match fastwire::parse(text) {
-        Some(rec) => rec,
-        None => serde_json::from_str(text).map_err(|e| json_rejection(&e))?,
+    let (rec, hints): (Record<'_>, _) = match fastwire::parse(text) {
+        Some((rec, hints)) => (rec, Some(hints)),
+        None => (
+            serde_json::from_str(text).map_err(|e| json_rejection(&e))?,
+            None,
+        ),
     };
 
     match &rec.schema_type {
@@ -195,6 +204,9 @@ pub fn parse_record(bytes: &[u8]) -> Result<UsageEvent, Rejection> {
         .as_deref()
         .is_some_and(images::is_image_model);
     let mut bodies = Bodies::new(input.and_then(|i| i.body), output.and_then(|o| o.body));
+    if let Some([input_hints, output_hints]) = hints.filter(|_| use_hints) {
+        bodies = bodies.with_hints(input_hints, output_hints);
+    }
     let guardrail_intervened = bodies.guardrail_intervened();
 
     let envelope = [env_input, env_output, env_cache_read, env_cache_write];

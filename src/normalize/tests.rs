@@ -1981,3 +1981,173 @@ fn the_timestamp_fast_path_agrees_with_the_general_parser() {
     }
     assert!(super::parse_utc_seconds("2026-11-01T00:00:00Z").is_some());
 }
+
+/// A compact record around the given request and response bodies (raw JSON text), without
+/// envelope counts unless `counts` is set, so the bodies decide the outcome.
+fn with_bodies(input: &str, output: &str, counts: bool) -> Vec<u8> {
+    let counts_in = if counts {
+        r#","inputTokenCount":10"#
+    } else {
+        ""
+    };
+    let counts_out = if counts {
+        r#","outputTokenCount":5"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"schemaType":"ModelInvocationLog","timestamp":"2026-11-26T10:00:00Z","accountId":"111122223333","region":"us-east-1","requestId":"r-1","operation":"Converse","modelId":"amazon.nova-lite-v1:0","input":{{"inputBodyJson":{input}{counts_in}}},"output":{{"outputBodyJson":{output}{counts_out}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Bodies that exercise every body check, plainly written, escaped, or only as a substring.
+fn body_check_cases() -> Vec<Vec<u8>> {
+    let plain_in = r#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#;
+    let plain_out = r#"{"output":{"message":{"content":[{"text":"ok"}]}},"stopReason":"end_turn","usage":{"inputTokens":7,"outputTokens":3}}"#;
+    let mut cases = Vec::new();
+    for counts in [false, true] {
+        for (input, output) in [
+            (plain_in, plain_out),
+            (
+                plain_in,
+                r#"{"stopReason":"guardrail_intervened","usage":{"inputTokens":7}}"#,
+            ),
+            (
+                plain_in,
+                r#"{"amazon-bedrock-guardrailAction":"INTERVENED","content":[]}"#,
+            ),
+            (
+                plain_in,
+                r#"{"amazon-bedrock-guardrailAction":"INTERV\u0045NED","content":[]}"#,
+            ),
+            (plain_in, r#"{"stopReason":"guardrail_interv\u0065ned"}"#),
+            (
+                plain_in,
+                r#"{"amazon-bedrock-guardrailAction":"NONE","content":[{"text":"NOT INTERVENED"}]}"#,
+            ),
+            (
+                plain_in,
+                r#"[{"messageStop":{"stopReason":"guardrail_intervened"}}]"#,
+            ),
+            (
+                plain_in,
+                r#"{"usage":{"inputTokens":7,"outputTokens":3},"serviceTier":{"type":"priority"}}"#,
+            ),
+            (
+                plain_in,
+                r#"{"usage":{"inputTokens":7,"outputTokens":3},"service\u0054ier":{"type":"flex"}}"#,
+            ),
+            (
+                r#"{"messages":[],"performanceConfig":{"latency":"optimized"}}"#,
+                plain_out,
+            ),
+            (
+                r#"{"messages":[],"perform\u0061nceConfig":{"latency":"optimized"}}"#,
+                plain_out,
+            ),
+            (
+                r#"{"messages":[],"serviceTier":{"type":"flex"}}"#,
+                plain_out,
+            ),
+            (r#"{"messages":[{"text":"\"serviceTier\""}]}"#, plain_out),
+            (
+                plain_in,
+                r#"{"usage":{"inputTokens":7,"outputTokens":3,"cacheReadInputTokens":4,"cacheWriteInputTokens":9,"cacheDetails":[{"ttl":"1h","inputTokens":9}]}}"#,
+            ),
+            (
+                plain_in,
+                r#"{"usage":{"input_tokens":7,"output_tokens":3,"cache_read_input_tokens":2,"cache_creation_input_tokens":6,"cache_creation":{"ephemeral_5m_input_tokens":1,"ephemeral_1h_input_tokens":5}}}"#,
+            ),
+            (
+                plain_in,
+                r#"{"usage":{"input_tokens":7,"output_tokens":3,"cache_read_input_tok\u0065ns":2}}"#,
+            ),
+            (
+                plain_in,
+                r#"{"text":"a long answer with an escape\n that could never spell a key, because it is far longer than any of them: ..............................................................................................................."}"#,
+            ),
+        ] {
+            cases.push(with_bodies(input, output, counts));
+        }
+    }
+    cases
+}
+
+#[test]
+fn body_hints_give_the_same_event_as_searching_the_bodies() {
+    let mut records = body_check_cases();
+    records.extend(ALL_FIXTURES.iter().map(|(_, b)| b.to_vec()));
+    let mut synth = crate::synth::Synth::new(11, crate::synth::SynthConfig::default());
+    let at = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+    for _ in 0..3000 {
+        let mut out = Vec::new();
+        synth.record(at, &mut out);
+        records.push(out);
+    }
+    for r in &records {
+        assert_eq!(
+            parse_with(r, true),
+            parse_with(r, false),
+            "{}",
+            String::from_utf8_lossy(r)
+        );
+    }
+}
+
+#[test]
+fn body_hints_see_plain_tokens_and_are_unsure_of_short_escaped_strings() {
+    let hints = |input: &str, output: &str| {
+        let text = String::from_utf8(with_bodies(input, output, true)).unwrap();
+        fastwire::parse(&text).map(|(_, h)| h)
+    };
+    use body::hint::*;
+    assert_eq!(
+        hints(
+            r#"{"serviceTier":{"type":"flex"}}"#,
+            r#"{"stopReason":"guardrail_intervened"}"#
+        ),
+        Some([TIER, GUARDRAIL])
+    );
+    assert_eq!(
+        hints(
+            "null",
+            r#"{"usage":{"cacheReadInputTokens":1,"cacheDetails":[]}}"#
+        ),
+        Some([0, CACHE | SPLIT])
+    );
+    // Only whole tokens count; an escape short enough to spell one makes the body unsure.
+    assert_eq!(
+        hints(r#"{"text":"my serviceTier"}"#, r#"{"a":"INTERV\u0045NED"}"#),
+        Some([0, UNSURE])
+    );
+    // The guardrail the unsure body hides is still found.
+    let r = with_bodies(
+        "{}",
+        r#"{"amazon-bedrock-guardrailAction":"INTERV\u0045NED"}"#,
+        false,
+    );
+    assert_eq!(parse_with(&r, true), parse_with(&r, false));
+}
+
+#[test]
+fn most_bench_records_are_read_with_sure_body_hints() {
+    // The point of the hints is to skip the body searches; they only can when sure.
+    let mut synth = crate::synth::Synth::new(5, crate::synth::SynthConfig::bench_small());
+    let at = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+    let (mut sure, mut total) = (0, 0);
+    for _ in 0..1000 {
+        let mut out = Vec::new();
+        synth.record(at, &mut out);
+        let Ok(text) = std::str::from_utf8(&out) else {
+            continue;
+        };
+        if let Some((_, [i, o])) = fastwire::parse(text.trim_end()) {
+            total += 1;
+            if (i | o) & body::hint::UNSURE == 0 {
+                sure += 1;
+            }
+        }
+    }
+    assert!(sure * 10 >= total * 9, "{sure} of {total} sure");
+}

@@ -78,18 +78,27 @@ const TOKEN_LENGTHS: u32 = (1 << 10)
 
 /// The [`hint`] bits of one string token of a body: `raw` is its text between the quotes,
 /// `escaped` whether it holds a backslash escape.
+///
+/// Called for every string of every record, so the common answer (no token of a length
+/// worth comparing, no escape) is decided inline and the rest is out of line.
 #[inline]
 pub(crate) fn token_hint(raw: &[u8], escaped: bool) -> u16 {
     let len = raw.len();
+    if !escaped && (len > LONGEST_TOKEN || TOKEN_LENGTHS & (1 << len) == 0) {
+        return 0;
+    }
+    token_hint_compare(raw, escaped)
+}
+
+/// [`token_hint`] for a string that may be one of the tokens.
+#[inline(never)]
+fn token_hint_compare(raw: &[u8], escaped: bool) -> u16 {
     if escaped {
         return if could_spell_a_token(raw) {
             hint::UNSURE
         } else {
             0
         };
-    }
-    if len > LONGEST_TOKEN || TOKEN_LENGTHS & (1 << len) == 0 {
-        return 0;
     }
     match raw {
         b"INTERVENED" | b"guardrail_intervened" => hint::GUARDRAIL,

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::body::token_hint;
-use super::wire::{Identity, Input, JNum, JObj, JStr, JTags, Output, Record};
+use super::wire::{Identity, Input, JNum, JObj, JStr, JTags, MAX_COLLECTED_TAGS, Output, Record};
 
 /// Deeper nesting is left to serde_json (whose limit is 128).
 const MAX_DEPTH: u32 = 100;
@@ -344,14 +344,56 @@ impl<'a> Scan<'a> {
                 5 => r.request_id = s.jstr(d)?,
                 6 => r.operation = s.jstr(d)?,
                 7 => r.model_id = s.jstr(d)?,
-                8 => r.identity = s.serde::<JObj<Identity<'a>>>(d)?,
-                9 => r.request_metadata = s.serde::<JTags<'a>>(d)?,
+                8 => r.identity = s.identity(d)?,
+                9 => r.request_metadata = s.tags(d)?,
                 10 => r.input = s.input(d)?,
                 _ => r.output = s.output(d)?,
             }
             Some(())
         })?;
         Some(r)
+    }
+
+    /// `identity`: an object's `arn` directly, anything else through serde.
+    fn identity(&mut self, depth: u32) -> Option<JObj<Identity<'a>>> {
+        if self.peek()? != b'{' {
+            return self.serde(depth);
+        }
+        let mut v = Identity::default();
+        let mut seen = false;
+        let d = depth + 1;
+        self.members(depth, |s, key| {
+            if key != "arn" {
+                return s.value(d);
+            }
+            // A repeated field is serde's error to report.
+            if std::mem::replace(&mut seen, true) {
+                return None;
+            }
+            v.arn = s.jstr(d)?;
+            Some(())
+        })?;
+        Some(JObj::Val(v))
+    }
+
+    /// `requestMetadata`: an object's string pairs in order (as [`JTags`] keeps them),
+    /// anything else through serde.
+    fn tags(&mut self, depth: u32) -> Option<JTags<'a>> {
+        if self.peek()? != b'{' {
+            return self.serde(depth);
+        }
+        let mut pairs = Vec::new();
+        let d = depth + 1;
+        self.members(depth, |s, key| {
+            if pairs.len() >= MAX_COLLECTED_TAGS {
+                return s.value(d);
+            }
+            if let JStr::Str(value) = s.jstr(d)? {
+                pairs.push((Cow::Borrowed(key), value));
+            }
+            Some(())
+        })?;
+        Some(JTags(pairs))
     }
 
     fn input(&mut self, depth: u32) -> Option<JObj<Input<'a>>> {
@@ -462,6 +504,16 @@ mod tests {
             r#"{"input":{"inputTokenCount":-1,"cacheReadInputTokenCount":1.5,"cacheWriteInputTokenCount":"7","inputBodyS3Path":"s3://b/k"}}"#,
             r#"{"output":{"outputBodyJson":{"k":"é ü 😀"},"outputTokenCount":0}}"#,
             "\t{\"requestId\":\r\n\"a\"}\n",
+            r#"{"identity":{"type":"x","arn":"arn:aws:iam::1:user/u","extra":{"arn":1}}}"#,
+            r#"{"identity":{"arn":null}}"#,
+            r#"{"identity":{"arn":7}}"#,
+            r#"{"identity":{"arn":"a\"b"}}"#,
+            r#"{"identity":{}}"#,
+            r#"{"identity":[1]}"#,
+            r#"{"requestMetadata":{"a":"1","b":2,"c":null,"d":{"x":"y"},"e":["z"],"a":"dup","f":"\u00e9\n"}}"#,
+            r#"{"requestMetadata":{}}"#,
+            r#"{"requestMetadata":["a","b"]}"#,
+            r#"{"requestMetadata":"k=v"}"#,
         ];
         for t in ok {
             assert!(same(t), "fast reader refused {t}");
@@ -488,6 +540,17 @@ mod tests {
             r#"{"requestId":"\ud800"}"#,
         ];
         for t in fallback {
+            assert!(!same(t), "fast reader accepted {t}");
+        }
+        // Past the collection cap the rest of the pairs are skipped, the same either way.
+        let many: Vec<String> = (0..1100).map(|i| format!("\"k{i}\":\"v\"")).collect();
+        let capped = format!("{{\"requestMetadata\":{{{}}}}}", many.join(","));
+        assert!(same(&capped));
+        let fallback_too = [
+            r#"{"identity":{"arn":"a","arn":"b"}}"#,
+            r#"{"requestMetadata":{"te\u0061m":"x"}}"#,
+        ];
+        for t in fallback_too {
             assert!(!same(t), "fast reader accepted {t}");
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));

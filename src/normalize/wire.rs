@@ -353,7 +353,7 @@ impl<'de> Deserialize<'de> for ArrLen {
 
 /// At most this many `requestMetadata` pairs are read from one record (AWS allows 16); the
 /// rest are skipped unread.
-const MAX_COLLECTED_TAGS: usize = 1024;
+pub(crate) const MAX_COLLECTED_TAGS: usize = 1024;
 
 /// `requestMetadata`: the string→string pairs in input order. Pairs whose value is not a
 /// string are skipped; a value that is not an object reads as no pairs.

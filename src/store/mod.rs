@@ -10,7 +10,8 @@
 //!
 //! - `rollup_hourly`: one row per rollup cell (hour, dimensions, meter, price entry), with
 //!   the quantity and the exact cost as canonical decimal text.
-//! - `checkpoints`, `seen_requests` (the dedup window), `counters` and `meta`.
+//! - `checkpoints`, `seen_blocks` and the older `seen_requests` (the dedup window),
+//!   `counters` and `meta`.
 //! - `cloudwatch_metric_samples` (one CloudWatch value per account, region, `ModelId`,
 //!   metric and minute, replaced on re-read) and `cloudwatch_metric_totals` (their sums).
 //! - `budget_thresholds` and `notification_outbox`: budget threshold state per period and
@@ -260,12 +261,26 @@ impl Store {
     /// Deletes the seen request ids of hours before `before_hour`; returns how many.
     pub fn prune_seen(&mut self, before_hour: i64) -> Result<u64, StoreError> {
         self.ensure_writable("prune seen ids")?;
-        let deleted = self
+        let failed = |source| sqlite_error(&self.path, "pruning seen ids", source);
+        let tx = self
             .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let in_blocks: i64 = tx
+            .prepare_cached(
+                "SELECT coalesce(sum(length(ids)), 0) / 16 FROM seen_blocks WHERE hour < ?1",
+            )
+            .and_then(|mut s| s.query_row([before_hour], |r| r.get(0)))
+            .map_err(failed)?;
+        tx.prepare_cached("DELETE FROM seen_blocks WHERE hour < ?1")
+            .and_then(|mut s| s.execute([before_hour]))
+            .map_err(failed)?;
+        let rows = tx
             .prepare_cached("DELETE FROM seen_requests WHERE hour < ?1")
             .and_then(|mut s| s.execute([before_hour]))
-            .map_err(|source| sqlite_error(&self.path, "pruning seen ids", source))?;
-        Ok(deleted as u64)
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        Ok(in_blocks as u64 + rows as u64)
     }
 
     /// Sets a `meta` value (insert or replace).
@@ -355,35 +370,38 @@ fn upsert_rollups(
     Ok(cells.len() as u64)
 }
 
-/// Seen ids per multi-row `INSERT`, largest first: one statement step per 256 rows instead
-/// of per row roughly halves the cost of the dedup window, which otherwise rivals the
-/// rollups; the tail goes 16 and then 1 at a time (three cached statements in all).
-const SEEN_PER_INSERT: [usize; 3] = [256, 16, 1];
+/// The most ids in one `seen_blocks` row (64 KiB of hashes).
+const SEEN_PER_BLOCK: usize = 4096;
 
-/// Appends seen request ids inside `tx`.
+/// Appends seen request ids inside `tx`: a block row per event hour (and per
+/// [`SEEN_PER_BLOCK`] ids), in the order the ids were seen within each hour. A row per id
+/// cost more than the rest of a commit.
 fn insert_seen(tx: &Transaction<'_>, path: &Path, seen: &[SeenId]) -> Result<(), StoreError> {
+    if seen.is_empty() {
+        return Ok(());
+    }
     let failed = |source| sqlite_error(path, "inserting seen ids", source);
-    let sql = |rows: usize| {
-        let values = vec!["(?, ?, ?)"; rows].join(", ");
-        format!("INSERT INTO seen_requests (hour, h_hi, h_lo) VALUES {values}")
-    };
-    let mut rest = seen;
-    let mut values = Vec::new();
-    for rows in SEEN_PER_INSERT {
-        let mut chunks = rest.chunks_exact(rows);
-        if chunks.len() > 0 {
-            let mut stmt = tx.prepare_cached(&sql(rows)).map_err(failed)?;
-            for chunk in &mut chunks {
-                values.clear();
-                for id in chunk {
-                    let (hi, lo) = split_hash(id.hash);
-                    values.extend([id.hour, hi, lo]);
-                }
-                stmt.execute(rusqlite::params_from_iter(&values))
-                    .map_err(failed)?;
+    // A batch spans few hours: a short list beats a map.
+    let mut blocks: Vec<(i64, Vec<u8>)> = Vec::new();
+    for id in seen {
+        let i = match blocks.iter().position(|(h, _)| *h == id.hour) {
+            Some(i) => i,
+            None => {
+                blocks.push((id.hour, Vec::new()));
+                blocks.len() - 1
             }
+        };
+        blocks[i].1.extend_from_slice(&id.hash.to_be_bytes());
+    }
+    blocks.sort_by_key(|(h, _)| *h);
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO seen_blocks (hour, ids) VALUES (?1, ?2)")
+        .map_err(failed)?;
+    for (hour, ids) in &blocks {
+        for chunk in ids.chunks(SEEN_PER_BLOCK * 16) {
+            stmt.execute(rusqlite::params![hour, chunk])
+                .map_err(failed)?;
         }
-        rest = chunks.remainder();
     }
     Ok(())
 }
@@ -482,7 +500,9 @@ fn describe_cell(d: &Dims, m: &MeterKey) -> String {
 }
 
 /// Splits a 128-bit hash into two `i64` columns. The casts are bit-for-bit
-/// reinterpretations (u64 → i64 keeps all 64 bits), undone by [`join_hash`].
+/// reinterpretations (u64 → i64 keeps all 64 bits), undone by [`join_hash`]. Only the
+/// tests still write this form (ledgers from before migration 4 hold it).
+#[cfg(test)]
 fn split_hash(hash: u128) -> (i64, i64) {
     ((hash >> 64) as u64 as i64, hash as u64 as i64)
 }

@@ -209,16 +209,39 @@ impl Store {
         let failed = |source| sqlite_error(&self.path, "loading seen ids", source);
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT hour, h_hi, h_lo FROM seen_requests WHERE hour >= ?1")
+            .prepare_cached(
+                "SELECT hour, h_hi, h_lo FROM seen_requests WHERE hour >= ?1 ORDER BY hour, rowid",
+            )
             .map_err(failed)?;
-        stmt.query_map([since_hour], |r| {
-            Ok(SeenId {
-                hour: r.get(0)?,
-                hash: join_hash(r.get(1)?, r.get(2)?),
+        let mut seen: Vec<SeenId> = stmt
+            .query_map([since_hour], |r| {
+                Ok(SeenId {
+                    hour: r.get(0)?,
+                    hash: join_hash(r.get(1)?, r.get(2)?),
+                })
             })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(failed)
+            .and_then(|rows| rows.collect())
+            .map_err(failed)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT hour, ids FROM seen_blocks WHERE hour >= ?1 ORDER BY hour, rowid",
+            )
+            .map_err(failed)?;
+        let mut rows = stmt.query([since_hour]).map_err(failed)?;
+        while let Some(row) = rows.next().map_err(failed)? {
+            let hour: i64 = row.get(0).map_err(failed)?;
+            let ids = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(failed)?;
+            // The table's CHECK keeps the length a multiple of 16.
+            seen.extend(ids.chunks_exact(16).map(|h| SeenId {
+                hour,
+                hash: u128::from_be_bytes(h.try_into().unwrap_or([0; 16])),
+            }));
+        }
+        Ok(seen)
     }
 
     /// All ingest counters.

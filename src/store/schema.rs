@@ -137,6 +137,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX notification_outbox_pending ON notification_outbox (delivered_at, abandoned_at);
     "#,
+    // 4: the dedup window in blocks (src/store/mod.rs `insert_seen`).
+    r#"
+    -- Request ids seen, a block per event hour per commit: `ids` is the ids' 128-bit XXH3
+    -- hashes, 16 big-endian bytes each, concatenated. One row per id (seen_requests) cost
+    -- more to insert than the rest of a commit; that table is still read and pruned, so
+    -- ids written before this migration keep deduplicating until they leave the window.
+    CREATE TABLE seen_blocks (
+        hour INTEGER NOT NULL,
+        ids  BLOB NOT NULL CHECK (length(ids) % 16 = 0)
+    ) STRICT;
+    CREATE INDEX seen_blocks_by_hour ON seen_blocks (hour);
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

@@ -876,3 +876,82 @@ fn a_batch_of_300_cells_commits_in_about_a_millisecond() {
         assert!(without_seen < Duration::from_millis(5), "{without_seen:?}");
     }
 }
+
+#[test]
+fn seen_ids_of_a_ledger_from_before_the_seen_blocks_still_dedup_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    // A ledger as schema 3 left it, with one id per row in seen_requests.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..3] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+        let old_id = crate::accounting::Dedup::hash("req-before-migration");
+        for (hour, hash) in [(H0, 7u128 << 100), (H0 + HOUR, old_id)] {
+            let (hi, lo) = split_hash(hash);
+            c.execute(
+                "INSERT INTO seen_requests (hour, h_hi, h_lo) VALUES (?1, ?2, ?3)",
+                [hour, hi, lo],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&store), schema::current_version());
+    let new = SeenId { hash: 42, hour: H0 };
+    store
+        .commit(&Batch {
+            seen: vec![new],
+            ..Batch::default()
+        })
+        .unwrap();
+    let old = |hour, hash| SeenId { hash, hour };
+    // The old rows, then the blocks, each by hour.
+    let old_id = crate::accounting::Dedup::hash("req-before-migration");
+    assert_eq!(
+        store.load_seen(i64::MIN).unwrap(),
+        vec![old(H0, 7u128 << 100), old(H0 + HOUR, old_id), new]
+    );
+    // The dedup window restored from the migrated ledger still knows the old ids.
+    let mut d = crate::accounting::Dedup::new(48);
+    d.restore(store.load_seen(i64::MIN).unwrap());
+    let mut b = Batch::default();
+    assert!(d.check_and_insert("req-before-migration", H0 + HOUR, &mut b));
+    assert!(!d.check_and_insert("req-after-migration", H0 + HOUR, &mut b));
+    // Pruning counts and removes ids of both forms.
+    assert_eq!(store.prune_seen(H0 + HOUR).unwrap(), 2);
+    assert_eq!(
+        store.load_seen(i64::MIN).unwrap(),
+        vec![old(H0 + HOUR, old_id)]
+    );
+}
+
+#[test]
+fn seen_ids_are_stored_a_block_per_hour_and_many_ids_split_into_blocks() {
+    let mut store = Store::open_in_memory().unwrap();
+    let seen: Vec<SeenId> = (0..(2 * SEEN_PER_BLOCK as u128 + 5))
+        .map(|k| SeenId {
+            hash: k.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+            hour: if k % 3 == 0 { H0 + HOUR } else { H0 },
+        })
+        .collect();
+    store
+        .commit(&Batch {
+            seen: seen.clone(),
+            ..Batch::default()
+        })
+        .unwrap();
+    let rows: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM seen_blocks", [], |r| r.get(0))
+        .unwrap();
+    // 5,464 ids of H0 (a full block and a part), 2,733 of the next hour (one block).
+    assert_eq!(rows, 3);
+    let mut want = seen.clone();
+    want.sort_by_key(|s| s.hour); // stable: the order of each hour is kept
+    assert_eq!(store.load_seen(i64::MIN).unwrap(), want);
+}

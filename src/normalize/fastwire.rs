@@ -39,13 +39,14 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `w` that is `"`, `\` or a control byte (below 0x20). A
 /// borrow can only mark bytes above a real hit, so the lowest mark is exact.
+///
+/// Two tests, not three: `"` XOR 0x02 is 0x20, and a control byte XOR 0x02 stays below
+/// 0x20, so "below 0x21 after XOR 0x02" finds both (and nothing else: 0x20 becomes 0x22,
+/// 0x23 becomes 0x21); `\` has its own zero-byte test.
 fn special(w: u64) -> u64 {
-    let q = w ^ (ONES * u64::from(b'"'));
+    let t = w ^ (ONES * 0x02);
     let bs = w ^ (ONES * u64::from(b'\\'));
-    ((q.wrapping_sub(ONES) & !q)
-        | (bs.wrapping_sub(ONES) & !bs)
-        | (w.wrapping_sub(ONES * 0x20) & !w))
-        & HIGH
+    ((t.wrapping_sub(ONES * 0x21) & !t) | (bs.wrapping_sub(ONES) & !bs)) & HIGH
 }
 
 /// The position of the next `"`, `\` or control byte at or after `i`, eight bytes at a
@@ -474,6 +475,37 @@ mod tests {
                 true
             }
             None => false,
+        }
+    }
+
+    #[test]
+    fn special_marks_the_first_quote_backslash_or_control_byte_of_a_word() {
+        let first = |w: u64| (w != 0).then(|| (w.trailing_zeros() / 8) as usize);
+        let want = |bytes: &[u8; 8]| {
+            bytes
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        };
+        // Every byte value in every lane, among neighbours on both sides of each boundary.
+        for v in 0..=255u8 {
+            for lane in 0..8 {
+                for fill in [
+                    b'A', 0x00, 0x1f, 0x20, 0x21, 0x23, b'[', b']', 0x7f, 0x80, 0xff,
+                ] {
+                    let mut bytes = [fill; 8];
+                    bytes[lane] = v;
+                    let w = u64::from_le_bytes(bytes);
+                    assert_eq!(first(special(w)), want(&bytes), "{bytes:?}");
+                }
+            }
+        }
+        // And pseudo-random words (xorshift).
+        let mut x: u64 = 0x1234_5678_9abc_def0;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            assert_eq!(first(special(x)), want(&x.to_le_bytes()), "{x:#018x}");
         }
     }
 

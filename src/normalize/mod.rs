@@ -317,7 +317,7 @@ fn json_rejection(e: &serde_json::Error) -> Rejection {
 /// A non-empty string field, or the matching rejection.
 fn required<'r>(v: &'r JStr<'_>, field: &str) -> Result<&'r str, Rejection> {
     match v {
-        JStr::Str(s) if !s.trim().is_empty() => Ok(s),
+        JStr::Str(s) if has_text(s) => Ok(s),
         JStr::Wrong => Err(reject(
             RejectReason::WrongType,
             format!("field {field}: expected a string"),
@@ -330,7 +330,16 @@ fn required<'r>(v: &'r JStr<'_>, field: &str) -> Result<&'r str, Rejection> {
 }
 
 fn non_empty<'r>(v: &'r JStr<'_>) -> Option<&'r str> {
-    v.as_str().filter(|s| !s.trim().is_empty())
+    v.as_str().filter(|s| has_text(s))
+}
+
+/// True when `s` is more than whitespace (as `str::trim` sees it); a string starting with a
+/// visible ASCII character, as nearly every field does, is decided without trimming.
+fn has_text(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b'!'..=b'~') => true,
+        _ => !s.trim().is_empty(),
+    }
 }
 
 /// `input` / `output`: absent or null reads as an empty section; any other non-object rejects.

@@ -2151,3 +2151,13 @@ fn most_bench_records_are_read_with_sure_body_hints() {
     }
     assert!(sure * 10 >= total * 9, "{sure} of {total} sure");
 }
+
+#[test]
+fn has_text_agrees_with_trimming() {
+    for s in [
+        "", " ", "\t\n\r", "\u{b}", "\u{c}", "\u{a0}", "\u{3000}", "x", " x", "\u{b}x", "é", "~",
+        "!", "\u{7f}",
+    ] {
+        assert_eq!(has_text(s), !s.trim().is_empty(), "{s:?}");
+    }
+}

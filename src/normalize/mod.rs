@@ -198,7 +198,7 @@ fn parse_with(bytes: &[u8], use_hints: bool) -> Result<UsageEvent, Rejection> {
     let body_in_s3 = input.is_some_and(|i| non_empty(&i.s3_path).is_some())
         || output.is_some_and(|o| non_empty(&o.s3_path).is_some());
 
-    let model = model_id::resolve(model_id);
+    let model = memo(&MODELS, model_id, model_id::resolve);
     let image_model = model
         .base_model
         .as_deref()
@@ -263,7 +263,10 @@ fn parse_with(bytes: &[u8], use_hints: bool) -> Result<UsageEvent, Rejection> {
         operation: Operation::parse(operation),
         model,
         service_tier,
-        principal: principal::parse(rec.identity.get().and_then(|i| i.arn.as_str())),
+        principal: match rec.identity.get().and_then(|i| i.arn.as_str()) {
+            Some(arn) => memo(&PRINCIPALS, arn, |a| principal::parse(Some(a))),
+            None => principal::parse(None),
+        },
         tags: tags(rec.request_metadata.0),
         tokens: TokenCounts {
             input: counts.input,
@@ -331,6 +334,39 @@ fn required<'r>(v: &'r JStr<'_>, field: &str) -> Result<&'r str, Rejection> {
 
 fn non_empty<'r>(v: &'r JStr<'_>) -> Option<&'r str> {
     v.as_str().filter(|s| has_text(s))
+}
+
+/// The most distinct model ids or ARNs [`memo`] remembers before it starts over.
+const MEMO_ENTRIES: usize = 4096;
+
+type Memo<T> = std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, T>>;
+
+thread_local! {
+    /// `modelId` → its resolution: a log holds a handful of distinct model ids.
+    static MODELS: Memo<ModelRef> = Memo::default();
+    /// `identity.arn` → its principal: a log holds few distinct callers.
+    static PRINCIPALS: Memo<Principal> = Memo::default();
+}
+
+/// `f(key)`, remembered per thread: both functions are pure, and cloning the answer costs a
+/// fraction of recomputing it. Bounded: a full memo is emptied and refilled.
+fn memo<T: Clone>(
+    cell: &'static std::thread::LocalKey<Memo<T>>,
+    key: &str,
+    f: impl FnOnce(&str) -> T,
+) -> T {
+    cell.with(|m| {
+        if let Some(v) = m.borrow().get(key) {
+            return v.clone();
+        }
+        let v = f(key);
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_ENTRIES {
+            m.clear();
+        }
+        m.insert(key.into(), v.clone());
+        v
+    })
 }
 
 /// True when `s` is more than whitespace (as `str::trim` sees it); a string starting with a

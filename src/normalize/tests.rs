@@ -2161,3 +2161,31 @@ fn has_text_agrees_with_trimming() {
         assert_eq!(has_text(s), !s.trim().is_empty(), "{s:?}");
     }
 }
+
+#[test]
+fn remembered_model_ids_and_principals_are_the_same_as_fresh_ones_and_the_memo_is_bounded() {
+    for raw in [
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc123",
+        "not a model",
+    ] {
+        let fresh = model_id::resolve(raw);
+        assert_eq!(memo(&MODELS, raw, model_id::resolve), fresh);
+        assert_eq!(memo(&MODELS, raw, |_| unreachable!("remembered")), fresh);
+    }
+    let arn = "arn:aws:sts::111122223333:assumed-role/App/session-1";
+    let fresh = principal::parse(Some(arn));
+    assert_eq!(memo(&PRINCIPALS, arn, |a| principal::parse(Some(a))), fresh);
+    assert_eq!(
+        memo(&PRINCIPALS, arn, |_| unreachable!("remembered")),
+        fresh
+    );
+    for i in 0..(2 * MEMO_ENTRIES) {
+        let raw = format!("provider.model-{i}");
+        assert_eq!(
+            memo(&MODELS, &raw, model_id::resolve),
+            model_id::resolve(&raw)
+        );
+    }
+    assert!(MODELS.with(|m| m.borrow().len()) <= MEMO_ENTRIES);
+}

@@ -88,8 +88,11 @@ pub struct BenchOptions {
     /// Progress lines on stderr.
     pub progress: bool,
     /// Where to put the corpora and ledgers (default: the system temp directory). Removed at
-    /// the end.
+    /// the end unless `keep`.
     pub dir: Option<PathBuf>,
+    /// Keep the ~18 KB and ~3 KB corpora (and their gzip copy) for profiling; the memory
+    /// corpus (gigabytes) is removed either way.
+    pub keep: bool,
     /// Corpus seed.
     pub seed: u64,
 }
@@ -106,6 +109,7 @@ impl Default for BenchOptions {
             memory: MemoryProbe::Child,
             progress: true,
             dir: None,
+            keep: false,
             seed: 42,
         }
     }
@@ -286,7 +290,8 @@ pub struct BenchResult {
 /// Runs the benchmark and prints a table (or JSON) to `out`. Progress goes to stderr.
 pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchResult> {
     let (n_large, n_small, n_memory, reps) = opts.sizes();
-    let tmp = TempDir::new(opts.dir.as_deref())?;
+    let mut tmp = TempDir::new(opts.dir.as_deref())?;
+    tmp.keep = opts.keep;
     let book = PriceBook::embedded().map_err(|e| anyhow!("embedded price table: {e}"))?;
     let say = |msg: &str| {
         if opts.progress {
@@ -332,14 +337,19 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchResult> {
                 false,
             )?;
             g.file_bytes = file_bytes;
-            std::fs::remove_dir_all(&gz).ok();
+            if !opts.keep {
+                std::fs::remove_dir_all(&gz).ok();
+            }
             corpora.push(r);
             corpora.push(g);
         } else {
             corpora.push(r);
         }
         drop(corpus);
-        std::fs::remove_dir_all(&dir).ok();
+        if !opts.keep {
+            // Freed as soon as measured, so the memory runs have the disk to themselves.
+            std::fs::remove_dir_all(&dir).ok();
+        }
     }
     // Keep the table order: 18 KB, 3 KB, then the gzip line.
     corpora.sort_by_key(|c| c.name.contains("gzip"));
@@ -460,6 +470,12 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchResult> {
         writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
     } else {
         print_table(&result, out)?;
+    }
+    if opts.keep {
+        eprintln!(
+            "bench: corpora kept in {} (corpus-18KB, corpus-3KB, corpus-18KB-gz)",
+            tmp.path().display()
+        );
     }
     Ok(result)
 }
@@ -860,8 +876,11 @@ fn remove_db(db: &Path) {
     }
 }
 
-/// A directory removed (with its contents) when dropped.
-struct TempDir(PathBuf);
+/// A directory removed (with its contents) when dropped, unless `keep`.
+struct TempDir {
+    path: PathBuf,
+    keep: bool,
+}
 
 impl TempDir {
     fn new(base: Option<&Path>) -> Result<TempDir> {
@@ -877,17 +896,33 @@ impl TempDir {
         );
         let p = base.join(unique);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-        Ok(TempDir(p))
+        Ok(TempDir {
+            path: p,
+            keep: false,
+        })
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
+        if self.keep {
+            // The ledgers are of no use afterwards; the corpora are what was asked for.
+            for e in std::fs::read_dir(&self.path)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.path().extension().is_some_and(|x| x != "ndjson") && e.path().is_file() {
+                    std::fs::remove_file(e.path()).ok();
+                }
+            }
+        } else {
+            std::fs::remove_dir_all(&self.path).ok();
+        }
     }
 }
 
@@ -1077,6 +1112,7 @@ mod tests {
 
     #[test]
     fn quick_bench_runs_and_its_counts_add_up() {
+        let kept = tempfile::tempdir().unwrap();
         let opts = BenchOptions {
             records_large: 60,
             records_small: 400,
@@ -1086,11 +1122,24 @@ mod tests {
             json: false,
             memory: MemoryProbe::InProcess,
             progress: false,
-            dir: None,
+            dir: Some(kept.path().to_path_buf()),
+            keep: true,
             seed: 3,
         };
         let mut table = Vec::new();
         let r = run(&opts, &mut table).unwrap();
+        // --keep leaves the throughput corpora (and nothing else) behind.
+        let runs: Vec<_> = std::fs::read_dir(kept.path()).unwrap().flatten().collect();
+        assert_eq!(runs.len(), 1);
+        let mut left: Vec<String> = std::fs::read_dir(runs[0].path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["corpus-18KB", "corpus-18KB-gz", "corpus-3KB"]);
+        let small = runs[0].path().join("corpus-3KB");
+        assert_eq!(std::fs::read_dir(&small).unwrap().count(), 4);
         let table = String::from_utf8(table).unwrap();
         assert!(r.counts_ok, "{table}");
         assert_eq!(r.corpora.len(), 3, "18 KB, 3 KB, 18 KB gzip");

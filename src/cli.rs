@@ -234,6 +234,10 @@ pub enum Command {
         /// Where to put the corpora (default: the system temp directory; removed at the end).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep the ~18 KB and ~3 KB corpora (about 0.7 GB) for profiling, e.g. with
+        /// `valgrind --tool=callgrind bedrock-meter ingest`; prints where they are.
+        #[arg(long)]
+        keep: bool,
     },
     /// Internal: one measured ingest for `bench` (peak memory of a clean process).
     #[command(hide = true)]
@@ -563,11 +567,13 @@ pub fn run(cli: Cli) -> Result<u8> {
             records_small,
             records_memory,
             dir,
+            keep,
         } => {
             let mut opts = crate::bench::BenchOptions {
                 quick,
                 json,
                 dir,
+                keep,
                 ..Default::default()
             };
             opts.records_large = records_large.unwrap_or(opts.records_large);

@@ -2189,3 +2189,47 @@ fn remembered_model_ids_and_principals_are_the_same_as_fresh_ones_and_the_memo_i
     }
     assert!(MODELS.with(|m| m.borrow().len()) <= MEMO_ENTRIES);
 }
+
+proptest! {
+    /// The record's UTF-8 check (simdutf8) accepts exactly what std accepts.
+    #[test]
+    fn utf8_validation_agrees_with_std(
+        text in "\\PC{0,200}",
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        raw in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut bytes = text.into_bytes();
+        for (at, v) in flips {
+            if !bytes.is_empty() {
+                let i = at % bytes.len();
+                bytes[i] = v;
+            }
+        }
+        for b in [&bytes, &raw] {
+            prop_assert_eq!(simdutf8::basic::from_utf8(b).is_ok(), std::str::from_utf8(b).is_ok());
+        }
+    }
+}
+
+#[test]
+fn utf8_edge_cases_are_judged_as_std_judges_them() {
+    let cases: [&[u8]; 10] = [
+        b"\xc0\xaf",             // overlong
+        b"\xed\xa0\x80",         // surrogate
+        b"\xf4\x90\x80\x80",     // above U+10FFFF
+        b"\xf0\x9f\x98",         // truncated
+        b"\xf0\x9f\x98\x80",     // U+1F600
+        b"\xe2\x82\xac",         // euro
+        b"\x80",                 // lone continuation
+        b"abc\xff",              // invalid byte after ASCII
+        "データ ±5%".as_bytes(), // the corpus's own non-ASCII
+        &[b'a'; 100],
+    ];
+    for c in cases {
+        assert_eq!(
+            simdutf8::basic::from_utf8(c).is_ok(),
+            std::str::from_utf8(c).is_ok(),
+            "{c:?}"
+        );
+    }
+}

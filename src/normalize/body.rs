@@ -131,12 +131,12 @@ fn could_spell_a_token(raw: &[u8]) -> bool {
     true
 }
 
-/// Whether `text` may hold one of the tokens of `bit`: from the hints when they are sure,
-/// else by searching for them.
-fn may_hold(hints: Option<u16>, bit: u16, text: &str, finders: &[&Finder<'_>]) -> bool {
+/// Whether a body may hold one of the tokens of `bit`: from its hints when they are sure,
+/// else by `search`ing its text.
+fn may_hold(hints: Option<u16>, bit: u16, search: impl FnOnce() -> bool) -> bool {
     match hints {
         Some(h) if h & hint::UNSURE == 0 => h & bit != 0,
-        _ => finders.iter().any(|f| has(f, text)),
+        _ => search(),
     }
 }
 
@@ -213,12 +213,9 @@ impl<'a> Bodies<'a> {
         let Some(out) = self.output else {
             return false;
         };
-        if !may_hold(
-            self.hints[1],
-            hint::GUARDRAIL,
-            out,
-            &[&INTERVENED, &GUARDRAIL_STOP],
-        ) {
+        if !may_hold(self.hints[1], hint::GUARDRAIL, || {
+            has(&INTERVENED, out) || has(&GUARDRAIL_STOP, out)
+        }) {
             return false;
         }
         self.summary().guardrail
@@ -240,20 +237,17 @@ impl<'a> Bodies<'a> {
     /// a record whose envelope is sound.
     pub(crate) fn cache_counts(&mut self) -> Option<(u64, u64)> {
         let out = self.output?;
-        let mentioned = match self.hints[1] {
-            Some(h) if h & hint::UNSURE == 0 => h & hint::CACHE != 0,
-            _ => {
-                has(&CACHE_KEY, out)
-                    && [
-                        &*CACHE_READ_ANTHROPIC,
-                        &*CACHE_WRITE_ANTHROPIC,
-                        &*CACHE_READ_CONVERSE,
-                        &*CACHE_WRITE_CONVERSE,
-                    ]
-                    .iter()
-                    .any(|f| has(f, out))
-            }
-        };
+        let mentioned = may_hold(self.hints[1], hint::CACHE, || {
+            has(&CACHE_KEY, out)
+                && [
+                    &*CACHE_READ_ANTHROPIC,
+                    &*CACHE_WRITE_ANTHROPIC,
+                    &*CACHE_READ_CONVERSE,
+                    &*CACHE_WRITE_CONVERSE,
+                ]
+                .iter()
+                .any(|f| has(f, out))
+        });
         if !mentioned {
             return None;
         }
@@ -275,12 +269,9 @@ impl<'a> Bodies<'a> {
         }
         let from_body = match self.output {
             Some(out)
-                if may_hold(
-                    self.hints[1],
-                    hint::SPLIT,
-                    out,
-                    &[&CACHE_CREATION, &CACHE_DETAILS],
-                ) =>
+                if may_hold(self.hints[1], hint::SPLIT, || {
+                    has(&CACHE_CREATION, out) || has(&CACHE_DETAILS, out)
+                }) =>
             {
                 self.summary().split
             }
@@ -306,15 +297,15 @@ impl<'a> Bodies<'a> {
     /// The service tier: from the response (`serviceTier`, `performanceConfig`), else from the
     /// request, else standard. Each body is parsed only after a substring hit.
     pub(crate) fn service_tier(&mut self) -> ServiceTier {
-        let tier_keys: [&Finder<'_>; 2] = [&SERVICE_TIER, &PERFORMANCE_CONFIG];
+        let tier_keys = |text: &str| has(&SERVICE_TIER, text) || has(&PERFORMANCE_CONFIG, text);
         if let Some(out) = self.output
-            && may_hold(self.hints[1], hint::TIER, out, &tier_keys)
+            && may_hold(self.hints[1], hint::TIER, || tier_keys(out))
             && let Some(t) = self.summary().tier
         {
             return t;
         }
         if let Some(inp) = self.input
-            && may_hold(self.hints[0], hint::TIER, inp, &tier_keys)
+            && may_hold(self.hints[0], hint::TIER, || tier_keys(inp))
             && let Ok(JObj::Val(r)) = serde_json::from_str::<JObj<TierFields<'_>>>(inp)
             && let Some(t) = r.tier()
         {

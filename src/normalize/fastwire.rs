@@ -65,6 +65,17 @@ fn next_special(b: &[u8], mut i: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// Marks field `bit` of an object as read; `None` when it already was: a repeated known
+/// field is serde's error to report, so the record falls back to serde.
+fn first_time(seen: &mut u16, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
+
 struct Scan<'a> {
     t: &'a str,
     b: &'a [u8],
@@ -332,10 +343,7 @@ impl<'a> Scan<'a> {
                 "output" => 11,
                 _ => return s.value(d),
             };
-            if seen & (1 << bit) != 0 {
-                return None;
-            }
-            seen |= 1 << bit;
+            first_time(&mut seen, bit)?;
             match bit {
                 0 => r.schema_type = s.jstr(d)?,
                 1 => r.timestamp = s.jstr(d)?,
@@ -361,16 +369,13 @@ impl<'a> Scan<'a> {
             return self.serde(depth);
         }
         let mut v = Identity::default();
-        let mut seen = false;
+        let mut seen = 0u16;
         let d = depth + 1;
         self.members(depth, |s, key| {
             if key != "arn" {
                 return s.value(d);
             }
-            // A repeated field is serde's error to report.
-            if std::mem::replace(&mut seen, true) {
-                return None;
-            }
+            first_time(&mut seen, 0)?;
             v.arn = s.jstr(d)?;
             Some(())
         })?;
@@ -402,7 +407,7 @@ impl<'a> Scan<'a> {
             return self.serde(depth);
         }
         let mut v = Input::default();
-        let mut seen = 0u8;
+        let mut seen = 0u16;
         let d = depth + 1;
         self.members(depth, |s, key| {
             let bit = match key {
@@ -413,10 +418,7 @@ impl<'a> Scan<'a> {
                 "cacheWriteInputTokenCount" => 4,
                 _ => return s.value(d),
             };
-            if seen & (1 << bit) != 0 {
-                return None;
-            }
-            seen |= 1 << bit;
+            first_time(&mut seen, bit)?;
             match bit {
                 0 => v.body = s.body(d, 0)?,
                 1 => v.s3_path = s.jstr(d)?,
@@ -434,7 +436,7 @@ impl<'a> Scan<'a> {
             return self.serde(depth);
         }
         let mut v = Output::default();
-        let mut seen = 0u8;
+        let mut seen = 0u16;
         let d = depth + 1;
         self.members(depth, |s, key| {
             let bit = match key {
@@ -443,10 +445,7 @@ impl<'a> Scan<'a> {
                 "outputTokenCount" => 2,
                 _ => return s.value(d),
             };
-            if seen & (1 << bit) != 0 {
-                return None;
-            }
-            seen |= 1 << bit;
+            first_time(&mut seen, bit)?;
             match bit {
                 0 => v.body = s.body(d, 1)?,
                 1 => v.s3_path = s.jstr(d)?,

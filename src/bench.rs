@@ -910,13 +910,14 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         if self.keep {
-            // The ledgers are of no use afterwards; the corpora are what was asked for.
+            // The corpora are directories; the files beside them are the ledgers, of no use
+            // afterwards.
             for e in std::fs::read_dir(&self.path)
                 .into_iter()
                 .flatten()
                 .flatten()
             {
-                if e.path().extension().is_some_and(|x| x != "ndjson") && e.path().is_file() {
+                if e.path().is_file() {
                     std::fs::remove_file(e.path()).ok();
                 }
             }
